@@ -1,0 +1,142 @@
+//! Client-facing listeners: TCP accept, optional TLS (SNI picks the certificate, ALPN picks the
+//! protocol), then HTTP/1.1 and h2 through hyper. Cleartext ports serve both, telling h2 by its
+//! prior-knowledge preface.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+
+use crate::node::NodeState;
+use crate::proxy::{self, ConnInfo};
+use crate::snapshot::{ListenerTls, Versions};
+
+/// How long a client may take over its TLS handshake or its request head.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Accepts connections on `listener` (the snapshot's listener number `index`) until the node
+/// drains. Connections are registered with `graceful` so shutdown can wait for them.
+pub async fn run(
+    listener: TcpListener,
+    index: usize,
+    node: Arc<NodeState>,
+    graceful: Arc<GracefulShutdown>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            () = node.shutdown.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((tcp, peer)) => {
+                let node = node.clone();
+                let watcher = graceful.watcher();
+                tokio::spawn(async move {
+                    let info = ConnInfo {
+                        peer,
+                        scheme: "http",
+                        sni_tenant: None,
+                    };
+                    connection(tcp, info, index, node, watcher).await;
+                });
+            }
+            Err(error) => {
+                // Out of descriptors or similar: back off briefly instead of spinning.
+                tracing::warn!(%error, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+async fn connection(
+    tcp: TcpStream,
+    mut info: ConnInfo,
+    index: usize,
+    node: Arc<NodeState>,
+    watcher: Watcher,
+) {
+    let _ = tcp.set_nodelay(true);
+    let Some(spec) = node
+        .snapshot()
+        .and_then(|s| s.listeners.get(index).cloned())
+    else {
+        return;
+    };
+    let Some(tls) = spec.tls else {
+        return serve(TokioIo::new(tcp), spec.versions, info, node, watcher).await;
+    };
+    let Some(tls_stream) = handshake(tcp, &tls).await else {
+        return;
+    };
+    let session = tls_stream.get_ref().1;
+    let h2 = match session.alpn_protocol() {
+        Some(protocol) => protocol == b"h2",
+        None => !spec.versions.http1,
+    };
+    info.scheme = "https";
+    info.sni_tenant = session
+        .server_name()
+        .and_then(|name| tls.certs.owner_for(name))
+        .map(str::to_owned);
+    let versions = Versions { http1: !h2, h2 };
+    serve(TokioIo::new(tls_stream), versions, info, node, watcher).await;
+}
+
+async fn handshake(
+    tcp: TcpStream,
+    tls: &ListenerTls,
+) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+    let accept = TlsAcceptor::from(tls.config.clone()).accept(tcp);
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, accept).await {
+        Ok(Ok(stream)) => Some(stream),
+        Ok(Err(error)) => {
+            tracing::debug!(%error, "tls handshake failed");
+            None
+        }
+        Err(_) => {
+            tracing::debug!("tls handshake timed out");
+            None
+        }
+    }
+}
+
+async fn serve<I>(
+    io: TokioIo<I>,
+    versions: Versions,
+    info: ConnInfo,
+    node: Arc<NodeState>,
+    watcher: Watcher,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HANDSHAKE_TIMEOUT)
+        .keep_alive(true);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(1024)
+        .keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_timeout(Duration::from_secs(20));
+    let builder = match (versions.http1, versions.h2) {
+        (true, false) => builder.http1_only(),
+        (false, true) => builder.http2_only(),
+        _ => builder,
+    };
+    let info = Arc::new(info);
+    let service = service_fn(move |request| proxy::serve(request, info.clone(), node.clone()));
+    let conn = builder.serve_connection(io, service).into_owned();
+    if let Err(error) = watcher.watch(conn).await {
+        tracing::trace!(%error, "connection ended with an error");
+    }
+}

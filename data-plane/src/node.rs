@@ -1,0 +1,76 @@
+//! The node's shared state: the current snapshot behind one `ArcSwap`, the metrics, the
+//! upstream clients and the shutdown signal.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use arc_swap::ArcSwapOption;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::Metrics;
+use crate::snapshot::{Route, Snapshot};
+use crate::upstream::UpstreamClients;
+
+/// State every connection and stream of a node shares.
+#[derive(Debug)]
+pub struct NodeState {
+    config: ArcSwapOption<Snapshot>,
+    swapped: watch::Sender<u64>,
+    /// The node's metrics.
+    pub metrics: Metrics,
+    /// Upstream clients, kept across swaps.
+    pub clients: UpstreamClients,
+    /// Cancelled when the node starts draining.
+    pub shutdown: CancellationToken,
+    draining: AtomicBool,
+}
+
+impl Default for NodeState {
+    fn default() -> Self {
+        NodeState {
+            config: ArcSwapOption::empty(),
+            swapped: watch::Sender::new(0),
+            metrics: Metrics::new(),
+            clients: UpstreamClients::default(),
+            shutdown: CancellationToken::new(),
+            draining: AtomicBool::new(false),
+        }
+    }
+}
+
+impl NodeState {
+    /// The snapshot in force, if one was ever applied.
+    pub fn snapshot(&self) -> Option<Arc<Snapshot>> {
+        self.config.load_full()
+    }
+
+    /// Puts `snapshot` in force in one atomic step and tells open streams to check theirs.
+    pub fn apply(&self, snapshot: Arc<Snapshot>) {
+        self.config.store(Some(snapshot));
+        self.swapped.send_modify(|generation| *generation += 1);
+    }
+
+    /// A receiver that wakes on every swap.
+    pub fn swaps(&self) -> watch::Receiver<u64> {
+        self.swapped.subscribe()
+    }
+
+    /// Whether `route` still exists in the snapshot in force (same tenant and name). A stream
+    /// whose route was removed ends; one whose route merely changed keeps its old settings.
+    pub fn route_alive(&self, route: &Route) -> bool {
+        self.snapshot()
+            .is_some_and(|snapshot| snapshot.has_route(&route.labels))
+    }
+
+    /// Ready to serve: a snapshot is in force and the node is not draining.
+    pub fn is_ready(&self) -> bool {
+        !self.draining.load(Ordering::Acquire) && self.config.load().is_some()
+    }
+
+    /// Starts draining: not ready any more, streams end with a `retry:`.
+    pub fn drain(&self) {
+        self.draining.store(true, Ordering::Release);
+        self.shutdown.cancel();
+    }
+}

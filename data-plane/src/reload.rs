@@ -1,0 +1,137 @@
+//! Standalone config: load the declarative file, and watch it so a valid change is swapped in
+//! and an invalid one is refused with every error logged while the old config stays.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use notify::{RecursiveMode, Watcher};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::config::{self, ConfigErrors};
+use crate::node::NodeState;
+use crate::snapshot::{self, Snapshot};
+
+/// How long to wait for more change events before reloading (editors write in several steps).
+const SETTLE: Duration = Duration::from_millis(100);
+
+/// Reads, checks and compiles the file at `path` into a snapshot numbered `revision`.
+pub fn load_file(path: &Path, node: &NodeState, revision: u64) -> Result<Snapshot, ConfigErrors> {
+    let config = config::load(path)?;
+    let source = format!("file:{}", path.display());
+    let mut snapshot = snapshot::compile(&config, &node.clients, revision, source)?;
+    snapshot.loaded_at_unix = unix_now();
+    Ok(snapshot)
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Watches `path` and applies each valid change. The task ends when aborted.
+pub fn watch_file(path: PathBuf, node: Arc<NodeState>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let (tx, mut changes) = mpsc::channel::<()>(16);
+        let name = path.file_name().map(|n| n.to_owned());
+        let callback = move |event: notify::Result<notify::Event>| {
+            let touches =
+                event.is_ok_and(|e| e.paths.iter().any(|p| p.file_name() == name.as_deref()));
+            if touches {
+                let _ = tx.try_send(());
+            }
+        };
+        let mut watcher = match notify::recommended_watcher(callback) {
+            Ok(watcher) => watcher,
+            Err(error) => return tracing::error!(%error, "cannot watch the config file"),
+        };
+        // Watch the directory: editors and config managers replace the file rather than
+        // writing into it, which a watch on the file itself would miss.
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if let Err(error) = watcher.watch(dir, RecursiveMode::NonRecursive) {
+            return tracing::error!(%error, dir = %dir.display(), "cannot watch the config file");
+        }
+        let mut last = std::fs::read(&path).ok();
+        let mut revision = 1;
+        while changes.recv().await.is_some() {
+            while let Ok(Some(())) = tokio::time::timeout(SETTLE, changes.recv()).await {}
+            let current = std::fs::read(&path).ok();
+            if current == last {
+                continue;
+            }
+            last = current;
+            if reload(&path, &node, revision + 1).await {
+                revision += 1;
+            }
+        }
+    })
+}
+
+/// Loads and applies the file once; false when it was refused.
+async fn reload(path: &Path, node: &Arc<NodeState>, revision: u64) -> bool {
+    let owned = (path.to_owned(), node.clone());
+    let loaded = tokio::task::spawn_blocking(move || load_file(&owned.0, &owned.1, revision)).await;
+    let result = match loaded {
+        Ok(result) => result.and_then(|snapshot| same_sockets(node, snapshot)),
+        Err(error) => {
+            tracing::error!(%error, "config load task failed");
+            return false;
+        }
+    };
+    match result {
+        Ok(snapshot) => {
+            let snapshot = Arc::new(snapshot);
+            node.apply(snapshot.clone());
+            node.metrics.config_loaded(true);
+            crate::run::log_applied(&snapshot);
+            true
+        }
+        Err(errors) => {
+            node.metrics.config_loaded(false);
+            for error in &errors.0 {
+                tracing::warn!(path = %error.path, line = error.line, message = %error.message, "config refused");
+            }
+            false
+        }
+    }
+}
+
+/// A reload may change certificates, tenants and routes, not the sockets the node holds.
+fn same_sockets(node: &NodeState, snapshot: Snapshot) -> Result<Snapshot, ConfigErrors> {
+    let Some(current) = node.snapshot() else {
+        return Ok(snapshot);
+    };
+    let mut errors = ConfigErrors::default();
+    if current.listeners.len() != snapshot.listeners.len() {
+        errors.push("listeners", "adding or removing listeners needs a restart");
+    }
+    for (i, (old, new)) in current
+        .listeners
+        .iter()
+        .zip(&snapshot.listeners)
+        .enumerate()
+    {
+        if old.address != new.address || old.tls.is_some() != new.tls.is_some() {
+            errors.push(
+                config::index_path("listeners", i),
+                "changing a listener's address or TLS needs a restart",
+            );
+        }
+    }
+    if current.admin != snapshot.admin {
+        errors.push(
+            "admin.address",
+            "changing the admin address needs a restart",
+        );
+    }
+    if errors.is_empty() {
+        Ok(snapshot)
+    } else {
+        Err(errors)
+    }
+}

@@ -1,0 +1,311 @@
+//! Turns a checked [`Config`] into a [`Snapshot`]: compiled matchers, host and prefix tables,
+//! TLS acceptors, upstream clients. Every fault found is reported with its config path.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::header::HeaderName;
+
+use super::{ListenerSpec, Route, Snapshot, Tenant, Upstream, Versions, compile_tls};
+use crate::config::{self, Config, ConfigErrors, HttpVersion};
+use crate::metrics::RouteLabels;
+use crate::route::{PathTemplate, Pattern, fill_url, placeholders};
+use crate::tenant::{HostTable, PrefixTable};
+use crate::upstream::{ClientKey, UpstreamClients};
+
+/// Placeholders every upstream URL and header may use besides the route's path params.
+const NODE_PLACEHOLDERS: &[&str] = &["tenant"];
+
+/// Checks and compiles `config`; `revision` and `source` label the result.
+pub fn compile(
+    config: &Config,
+    clients: &UpstreamClients,
+    revision: u64,
+    source: String,
+) -> Result<Snapshot, ConfigErrors> {
+    // Later steps assume the checked shape; their own faults would only repeat these.
+    config::check_config(config)?;
+    let mut errors = ConfigErrors::new();
+    let tenants: Vec<Arc<Tenant>> = config
+        .tenants
+        .iter()
+        .map(|(name, tenant)| Arc::new(compile_tenant(name, tenant, clients, &mut errors)))
+        .collect();
+    let hosts = host_table(config, &mut errors);
+    let prefixes = prefix_table(config, &mut errors);
+    let listeners = compile_listeners(config, &mut errors);
+    if !errors.is_empty() {
+        return Err(with_lines(errors, config));
+    }
+    let (Some(hosts), Some(prefixes)) = (hosts, prefixes) else {
+        return Err(with_lines(errors, config));
+    };
+    Ok(Snapshot {
+        revision,
+        source,
+        loaded_at_unix: 0,
+        listeners,
+        admin: config.admin.as_ref().map(|admin| admin.address.clone()),
+        shutdown_grace: config.shutdown_grace.get(),
+        tenants,
+        hosts,
+        prefixes,
+    })
+}
+
+/// Places each error at its line when the source knows it.
+fn with_lines(errors: ConfigErrors, config: &Config) -> ConfigErrors {
+    let placed = errors.0.into_iter().map(|error| {
+        let line = error.line.or_else(|| config.line_of(&error.path));
+        error.at_line(line)
+    });
+    ConfigErrors(placed.collect())
+}
+
+fn host_table(config: &Config, errors: &mut ConfigErrors) -> Option<HostTable<usize>> {
+    let entries = config
+        .tenants
+        .iter()
+        .enumerate()
+        .flat_map(|(index, (name, tenant))| {
+            tenant
+                .hosts
+                .iter()
+                .map(move |host| (host.as_str(), name, index))
+        });
+    HostTable::build(entries)
+        .map_err(|faults| {
+            for fault in faults {
+                errors.push(
+                    format!("tenants.{}.hosts", fault_owner(&fault)),
+                    fault.to_string(),
+                );
+            }
+        })
+        .ok()
+}
+
+fn prefix_table(config: &Config, errors: &mut ConfigErrors) -> Option<PrefixTable<usize>> {
+    let entries = config
+        .tenants
+        .iter()
+        .enumerate()
+        .filter_map(|(index, (name, tenant))| {
+            tenant
+                .path_prefix
+                .as_deref()
+                .map(|prefix| (prefix, name, index))
+        });
+    PrefixTable::build(entries)
+        .map_err(|faults| {
+            for fault in faults {
+                let path = format!("tenants.{}.path_prefix", fault_owner(&fault));
+                errors.push(path, fault.to_string());
+            }
+        })
+        .ok()
+}
+
+fn fault_owner(fault: &crate::tenant::TableError) -> &str {
+    match fault {
+        crate::tenant::TableError::Malformed { owner, .. } => owner,
+        crate::tenant::TableError::Duplicate { second_owner, .. } => second_owner,
+    }
+}
+
+fn compile_listeners(config: &Config, errors: &mut ConfigErrors) -> Vec<ListenerSpec> {
+    let tls = compile_tls(config, errors);
+    config
+        .listeners
+        .iter()
+        .zip(tls)
+        .map(|(listener, tls)| ListenerSpec {
+            address: listener.address.clone(),
+            versions: Versions {
+                http1: listener.versions.contains(&HttpVersion::Http1),
+                h2: listener.versions.contains(&HttpVersion::H2),
+            },
+            tls,
+        })
+        .collect()
+}
+
+fn compile_tenant(
+    name: &str,
+    tenant: &config::Tenant,
+    clients: &UpstreamClients,
+    errors: &mut ConfigErrors,
+) -> Tenant {
+    if tenant.auth.is_some() {
+        // JWT verification lands with the auth work; until then a node must not pretend to
+        // guard a route it cannot check.
+        errors.push(
+            format!("tenants.{name}.auth"),
+            "JWT authentication is not supported by this node yet; use public routes",
+        );
+    }
+    let mut routes: Vec<Arc<Route>> = tenant
+        .routes
+        .iter()
+        .filter_map(|(route_name, route)| {
+            let path = config::key_path(&format!("tenants.{name}.routes"), route_name);
+            compile_route(name, route_name, route, tenant, clients, &path, errors).map(Arc::new)
+        })
+        .collect();
+    // Stable: equal specificity keeps declared order.
+    routes.sort_by_key(|route| route.template.specificity());
+    Tenant {
+        name: name.to_owned(),
+        routes,
+    }
+}
+
+fn compile_route(
+    tenant_name: &str,
+    route_name: &str,
+    route: &config::Route,
+    tenant: &config::Tenant,
+    clients: &UpstreamClients,
+    path: &str,
+    errors: &mut ConfigErrors,
+) -> Option<Route> {
+    let template = PathTemplate::parse(&route.path)
+        .map_err(|error| errors.push(format!("{path}.path"), error.to_string()))
+        .ok();
+    let (scheme, headers) = compile_when(route.when.as_ref(), path, errors);
+    let upstream = template
+        .as_ref()
+        .and_then(|template| compile_upstream(&route.upstream, template, clients, path, errors));
+    let mut dropped_query_params = vec![route.last_event_id_query.clone()];
+    if let Some(query) = tenant
+        .auth
+        .as_ref()
+        .and_then(|auth| auth.credentials.query.clone())
+    {
+        dropped_query_params.push(query);
+    }
+    Some(Route {
+        labels: RouteLabels {
+            tenant: tenant_name.to_owned(),
+            route: route_name.to_owned(),
+        },
+        template: template?,
+        scheme,
+        headers,
+        public: route.public,
+        upstream: upstream?,
+        retry: route.retry.map(|d| d.get()),
+        heartbeat: route.heartbeat.map(|d| d.get()).filter(|d| !d.is_zero()),
+        last_event_id_query: route.last_event_id_query.clone(),
+        dropped_query_params,
+        max_event_size: usize::try_from(route.max_event_size.bytes()).unwrap_or(usize::MAX),
+        buffer: route.buffer.max(1) as usize,
+    })
+}
+
+type HeaderConditions = Vec<(HeaderName, Pattern)>;
+
+fn compile_when(
+    when: Option<&config::When>,
+    path: &str,
+    errors: &mut ConfigErrors,
+) -> (Option<Pattern>, HeaderConditions) {
+    let Some(when) = when else {
+        return (None, Vec::new());
+    };
+    let scheme = when.scheme.as_deref().map(Pattern::new);
+    let headers = when
+        .headers
+        .iter()
+        .filter_map(
+            |(name, value)| match HeaderName::from_str(&name.to_ascii_lowercase()) {
+                Ok(header) => Some((header, Pattern::new(value))),
+                Err(_) => {
+                    errors.push(
+                        config::key_path(&format!("{path}.when.headers"), name),
+                        "not a valid header name",
+                    );
+                    None
+                }
+            },
+        )
+        .collect();
+    (scheme, headers)
+}
+
+fn compile_upstream(
+    upstream: &config::Upstream,
+    template: &PathTemplate,
+    clients: &UpstreamClients,
+    path: &str,
+    errors: &mut ConfigErrors,
+) -> Option<Upstream> {
+    let known =
+        |name: &str| NODE_PLACEHOLDERS.contains(&name) || template.params().any(|p| p == name);
+    let before = errors.len();
+    check_placeholders(
+        &upstream.url,
+        &known,
+        &format!("{path}.upstream.url"),
+        errors,
+    );
+    // A trial fill proves the template makes a URL whatever the values.
+    if let Err(error) = fill_url(&upstream.url, |_| Some("x"))
+        .map_err(|e| e.to_string())
+        .and_then(|url| http::Uri::from_str(&url).map_err(|e| e.to_string()))
+    {
+        errors.push(format!("{path}.upstream.url"), error);
+    }
+    let headers: Vec<(HeaderName, String)> = upstream
+        .headers
+        .iter()
+        .filter_map(|(name, value)| {
+            let at = config::key_path(&format!("{path}.upstream.headers"), name);
+            check_placeholders(value, &known, &at, errors);
+            let header = HeaderName::from_str(&name.to_ascii_lowercase());
+            header
+                .map_err(|_| errors.push(at, "not a valid header name"))
+                .ok()
+                .map(|h| (h, value.clone()))
+        })
+        .collect();
+    let key = ClientKey {
+        h2: upstream.version == HttpVersion::H2,
+        ca: upstream.ca.clone(),
+        connect_timeout: upstream.connect_timeout.get(),
+    };
+    let client = clients
+        .client(&key)
+        .map_err(|error| errors.push(format!("{path}.upstream.ca"), error.to_string()))
+        .ok()?;
+    (errors.len() == before).then(|| Upstream {
+        url: upstream.url.clone(),
+        headers,
+        response_timeout: nonzero(upstream.response_timeout.get()),
+        client,
+    })
+}
+
+fn nonzero(duration: Duration) -> Duration {
+    duration.max(Duration::from_millis(1))
+}
+
+fn check_placeholders(
+    template: &str,
+    known: &impl Fn(&str) -> bool,
+    at: &str,
+    errors: &mut ConfigErrors,
+) {
+    match placeholders(template) {
+        Err(error) => errors.push(at, error.to_string()),
+        Ok(names) => {
+            for name in names.into_iter().filter(|name| !known(name)) {
+                errors.push(
+                    at,
+                    format!("unknown placeholder {{{name}}}: use {{tenant}} or a path parameter"),
+                );
+            }
+        }
+    }
+}

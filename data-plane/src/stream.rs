@@ -1,0 +1,271 @@
+//! One event stream: calls the upstream, answers the client, then pumps events until either
+//! side ends, the node drains, or a config swap removes the route.
+//!
+//! The pump owns the upstream response body. Dropping it (client gone, swap, drain) closes the
+//! upstream request at once: the h1 connection is closed, the h2 stream reset (C18).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use http::{HeaderValue, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Incoming;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use rand::Rng;
+use tokio::time::{Instant, sleep_until};
+
+use crate::body::{SendError, StreamBody, StreamSender};
+use crate::metrics::RouteLabels;
+use crate::node::NodeState;
+use crate::proxy::UpstreamPlan;
+use crate::snapshot::Route;
+use crate::sse::{self, Frame, Parser};
+
+/// Retry advice sent on upstream failure when the route sets none.
+const DEFAULT_RETRY: Duration = Duration::from_secs(3);
+
+/// How a stream ended, for logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    UpstreamEnded,
+    ClientGone,
+    ClientTooSlow,
+    UpstreamBroke,
+    EventTooLarge,
+    RouteRemoved,
+    Draining,
+}
+
+/// Calls the upstream and answers the client: a stream, a passed-through status, or a `retry:`
+/// stream when the upstream failed.
+pub async fn open(
+    node: &Arc<NodeState>,
+    route: Arc<Route>,
+    plan: UpstreamPlan,
+) -> Response<StreamBody> {
+    let labels = route.labels.clone();
+    let mut request = Request::new(Empty::<Bytes>::new());
+    *request.uri_mut() = plan.uri;
+    *request.headers_mut() = plan.headers;
+    let call = route.upstream.client.request(request);
+    let response = match tokio::time::timeout(route.upstream.response_timeout, call).await {
+        Err(_) => return failure(node, &route, "timeout"),
+        Ok(Err(error)) => {
+            tracing::debug!(tenant = %labels.tenant, route = %labels.route, %error, "upstream unreachable");
+            return failure(node, &route, "connect");
+        }
+        Ok(Ok(response)) => response,
+    };
+    match response.status() {
+        StatusCode::OK if is_event_stream(response.headers()) => {
+            start(node, route, response.into_body())
+        }
+        StatusCode::OK => failure(node, &route, "bad_content_type"),
+        status @ (StatusCode::NO_CONTENT
+        | StatusCode::UNAUTHORIZED
+        | StatusCode::FORBIDDEN
+        | StatusCode::NOT_FOUND) => passthrough(status),
+        status if status.is_server_error() => failure(node, &route, "status_5xx"),
+        status if status.is_client_error() => passthrough(status),
+        _ => failure(node, &route, "bad_status"),
+    }
+}
+
+fn is_event_stream(headers: &http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case("text/event-stream")
+}
+
+fn passthrough(status: StatusCode) -> Response<StreamBody> {
+    let mut response = Response::new(StreamBody::empty());
+    *response.status_mut() = status;
+    response
+}
+
+/// A 200 stream holding only a jittered `retry:`, so an EventSource comes back later instead of
+/// giving up as it does on any non-200 answer.
+fn failure(node: &NodeState, route: &Route, kind: &str) -> Response<StreamBody> {
+    node.metrics.upstream_failed(&route.labels, kind);
+    let mut buf = BytesMut::new();
+    sse::encode_retry(jittered(route.retry.unwrap_or(DEFAULT_RETRY)), &mut buf);
+    event_stream_response(StreamBody::full(buf.freeze()))
+}
+
+/// `base` plus up to `base` again, in milliseconds, so clients do not return in one wave.
+pub fn jittered(base: Duration) -> u64 {
+    let base = base.as_millis().min(u128::from(u32::MAX)) as u64;
+    base + rand::rng().random_range(0..=base)
+}
+
+fn event_stream_response(body: StreamBody) -> Response<StreamBody> {
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}
+
+fn start(node: &Arc<NodeState>, route: Arc<Route>, upstream: Incoming) -> Response<StreamBody> {
+    let max_bytes = route.max_event_size.saturating_mul(4).max(1 << 20);
+    let (body, sender) = StreamBody::live(route.buffer, max_bytes);
+    if let Some(retry) = route.retry {
+        let mut buf = BytesMut::new();
+        sse::encode_retry(retry.as_millis() as u64, &mut buf);
+        // A fresh queue has room for its first entry.
+        let _ = sender.send(buf.freeze());
+    }
+    let pump = Pump::new(node.clone(), route, sender);
+    tokio::spawn(pump.run(upstream));
+    event_stream_response(body)
+}
+
+/// The per-stream task and the counters it looked up once.
+struct Pump {
+    node: Arc<NodeState>,
+    route: Arc<Route>,
+    sender: StreamSender,
+    events: Counter,
+    bytes: Counter,
+    active: Gauge,
+}
+
+impl Pump {
+    fn new(node: Arc<NodeState>, route: Arc<Route>, sender: StreamSender) -> Self {
+        let m = &node.metrics;
+        let labels: &RouteLabels = &route.labels;
+        m.streams_opened.get_or_create(labels).inc();
+        let active = m.streams_active.get_or_create(labels).clone();
+        active.inc();
+        let events = m.events_forwarded.get_or_create(labels).clone();
+        let bytes = m.bytes_forwarded.get_or_create(labels).clone();
+        Pump {
+            events,
+            bytes,
+            active,
+            node,
+            route,
+            sender,
+        }
+    }
+
+    async fn run(self, mut upstream: Incoming) {
+        let mut parser = Parser::new(self.route.max_event_size);
+        let mut frames = Vec::new();
+        let mut out = BytesMut::new();
+        let mut swaps = self.node.swaps();
+        let heartbeat = self.route.heartbeat;
+        let mut quiet_until = heartbeat.map(|every| Instant::now() + every);
+        let shutdown = self.node.shutdown.clone();
+        let end = loop {
+            tokio::select! {
+                biased;
+                () = shutdown.cancelled() => break End::Draining,
+                () = self.sender.closed() => break End::ClientGone,
+                changed = swaps.changed() => {
+                    if changed.is_err() || !self.node.route_alive(&self.route) {
+                        break End::RouteRemoved;
+                    }
+                }
+                frame = upstream.frame() => {
+                    let Some(Ok(frame)) = frame else {
+                        if matches!(frame, Some(Err(_))) { break End::UpstreamBroke; }
+                        parser.finish(&mut frames);
+                        let _ = self.forward(&mut frames, &mut out);
+                        break End::UpstreamEnded;
+                    };
+                    let Some(data) = frame.data_ref() else { continue };
+                    if parser.feed(data, &mut frames).is_err() {
+                        break End::EventTooLarge;
+                    }
+                    if let Err(end) = self.forward(&mut frames, &mut out) {
+                        break end;
+                    }
+                    quiet_until = heartbeat.map(|every| Instant::now() + every);
+                }
+                () = sleep_until(quiet_until.unwrap_or_else(far_future)), if quiet_until.is_some() => {
+                    sse::encode_comment("", &mut out);
+                    if let Err(end) = self.send(out.split().freeze()) { break end; }
+                    quiet_until = heartbeat.map(|every| Instant::now() + every);
+                }
+            }
+        };
+        self.finish(end);
+    }
+
+    /// Encodes parsed frames and queues them as one write.
+    fn forward(&self, frames: &mut Vec<Frame>, out: &mut BytesMut) -> Result<(), End> {
+        let mut events = 0;
+        for frame in frames.drain(..) {
+            match frame {
+                Frame::Event(event) => {
+                    sse::encode_event(&event, out);
+                    events += 1;
+                }
+                Frame::LastEventId(id) => sse::encode_last_event_id(&id, out),
+                Frame::Retry(ms) => sse::encode_retry(ms, out),
+            }
+        }
+        if out.is_empty() {
+            return Ok(());
+        }
+        self.events.inc_by(events);
+        self.send(out.split().freeze())
+    }
+
+    fn send(&self, bytes: Bytes) -> Result<(), End> {
+        let len = bytes.len() as u64;
+        match self.sender.send(bytes) {
+            Ok(()) => {
+                self.bytes.inc_by(len);
+                Ok(())
+            }
+            Err(SendError::ClientGone) => Err(End::ClientGone),
+            Err(SendError::ClientTooSlow) => Err(End::ClientTooSlow),
+        }
+    }
+
+    fn finish(self, end: End) {
+        let labels = &self.route.labels;
+        tracing::debug!(tenant = %labels.tenant, route = %labels.route, ?end, "stream ended");
+        self.active.dec();
+        match end {
+            End::ClientTooSlow => {
+                self.node.metrics.slow_clients.get_or_create(labels).inc();
+                self.sender.abort();
+            }
+            End::UpstreamBroke | End::EventTooLarge | End::Draining => {
+                if end != End::Draining {
+                    let kind = if end == End::EventTooLarge {
+                        "event_too_large"
+                    } else {
+                        "body"
+                    };
+                    self.node.metrics.upstream_failed(labels, kind);
+                }
+                let mut buf = BytesMut::new();
+                sse::encode_retry(
+                    jittered(self.route.retry.unwrap_or(DEFAULT_RETRY)),
+                    &mut buf,
+                );
+                let _ = self.sender.send(buf.freeze());
+            }
+            End::UpstreamEnded | End::ClientGone | End::RouteRemoved => {}
+        }
+    }
+}
+
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86_400 * 365)
+}

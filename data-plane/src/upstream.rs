@@ -1,0 +1,83 @@
+//! The upstream client: pooled hyper clients over HTTP/1.1 or h2, cleartext or rustls.
+//!
+//! Clients are shared by every route with the same version, CA and connect timeout, and they
+//! outlive config swaps so a reload keeps its warm connections.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Empty;
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+
+use crate::tls::{self, TlsError};
+
+/// The client type every route uses; requests carry no body (streams are GET).
+pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
+
+/// What makes two routes need different clients.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClientKey {
+    /// Speak h2 (prior knowledge on cleartext, ALPN `h2` over TLS) instead of HTTP/1.1.
+    pub h2: bool,
+    /// An extra CA certificate (PEM) trusted for https upstreams, besides the system roots.
+    pub ca: Option<PathBuf>,
+    /// How long a TCP connect may take.
+    pub connect_timeout: Duration,
+}
+
+/// The node's clients, keyed by [`ClientKey`].
+#[derive(Debug, Default)]
+pub struct UpstreamClients {
+    clients: Mutex<HashMap<ClientKey, UpstreamClient>>,
+}
+
+impl UpstreamClients {
+    /// The client for `key`, built on first use. Called while compiling a snapshot, never per
+    /// request.
+    pub fn client(&self, key: &ClientKey) -> Result<UpstreamClient, TlsError> {
+        let mut clients = self
+            .clients
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if let Some(client) = clients.get(key) {
+            return Ok(client.clone());
+        }
+        let client = build(key)?;
+        clients.insert(key.clone(), client.clone());
+        Ok(client)
+    }
+}
+
+fn build(key: &ClientKey) -> Result<UpstreamClient, TlsError> {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(key.connect_timeout));
+    // Finds dead peers on quiet streams; SSE streams have no total-duration timeout (C17).
+    http.set_keepalive(Some(Duration::from_secs(30)));
+
+    let tls = tls::client_config(key.ca.as_deref(), &[])?;
+    let builder = HttpsConnectorBuilder::new()
+        .with_tls_config((*tls).clone())
+        .https_or_http();
+    let connector = if key.h2 {
+        builder.enable_http2().wrap_connector(http)
+    } else {
+        builder.enable_http1().wrap_connector(http)
+    };
+
+    let client = Client::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .pool_idle_timeout(Duration::from_secs(90))
+        .timer(TokioTimer::new())
+        .http2_only(key.h2)
+        .http2_keep_alive_interval(Some(Duration::from_secs(30)))
+        .build(connector);
+    Ok(client)
+}

@@ -1,0 +1,5 @@
+//! End-to-end tests: a real node, real upstreams over sockets, real clients.
+
+mod support;
+
+mod sse_cases;
