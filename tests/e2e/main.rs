@@ -2,4 +2,8 @@
 
 mod support;
 
+mod delivery;
+mod failures;
+mod paths;
 mod sse_cases;
+mod tls;

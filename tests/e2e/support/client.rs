@@ -29,6 +29,8 @@ pub struct Client {
     scheme: &'static str,
     /// The ALPN protocol the TLS handshake chose.
     pub alpn: Option<Vec<u8>>,
+    /// The leaf certificate the server presented (TLS only).
+    pub peer_cert: Option<Vec<u8>>,
 }
 
 impl Client {
@@ -44,6 +46,7 @@ impl Client {
             authority: addr.to_string(),
             scheme: "http",
             alpn: None,
+            peer_cert: None,
         }
     }
 
@@ -59,6 +62,7 @@ impl Client {
             authority: addr.to_string(),
             scheme: "http",
             alpn: None,
+            peer_cert: None,
         }
     }
 
@@ -71,6 +75,11 @@ impl Client {
             .await
             .expect("tls handshake");
         let alpn = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
+        let peer_cert = tls
+            .get_ref()
+            .1
+            .peer_certificates()
+            .map(|chain| chain[0].to_vec());
         let io = TokioIo::new(tls);
         let authority = format!("{sni}:{}", addr.port());
         let sender = if alpn.as_deref() == Some(b"h2") {
@@ -89,6 +98,7 @@ impl Client {
             authority,
             scheme: "https",
             alpn,
+            peer_cert,
         }
     }
 

@@ -14,7 +14,7 @@ use sluice_demo_upstream::scripted::ScriptedUpstream;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-pub use client::{Client, Stream};
+pub use client::Client;
 
 /// How long any single wait in a test may take before the test fails (a guard, not a clock).
 pub const GUARD: Duration = Duration::from_secs(10);
