@@ -17,6 +17,7 @@ use crate::upstream::UpstreamClients;
 pub struct NodeState {
     config: ArcSwapOption<Snapshot>,
     swapped: watch::Sender<u64>,
+    refused: watch::Sender<u64>,
     /// The node's metrics.
     pub metrics: Metrics,
     /// Upstream clients, kept across swaps.
@@ -31,6 +32,7 @@ impl Default for NodeState {
         NodeState {
             config: ArcSwapOption::empty(),
             swapped: watch::Sender::new(0),
+            refused: watch::Sender::new(0),
             metrics: Metrics::new(),
             clients: UpstreamClients::default(),
             shutdown: CancellationToken::new(),
@@ -54,6 +56,17 @@ impl NodeState {
     /// A receiver that wakes on every swap.
     pub fn swaps(&self) -> watch::Receiver<u64> {
         self.swapped.subscribe()
+    }
+
+    /// Records a refused config (counted in metrics, and visible to [`NodeState::refusals`]).
+    pub fn refuse(&self) {
+        self.metrics.config_loaded(false);
+        self.refused.send_modify(|count| *count += 1);
+    }
+
+    /// A receiver that wakes on every refused config (tests wait on it instead of sleeping).
+    pub fn refusals(&self) -> watch::Receiver<u64> {
+        self.refused.subscribe()
     }
 
     /// Whether `route` still exists in the snapshot in force (same tenant and name). A stream

@@ -31,32 +31,22 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Watches `path` and applies each valid change. The task ends when aborted.
+/// Watches `path` and applies each valid change. The watch is in place when this returns, so
+/// no change made after it is missed; the task ends when aborted.
 pub fn watch_file(path: PathBuf, node: Arc<NodeState>) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let (tx, mut changes) = mpsc::channel::<()>(16);
-        let name = path.file_name().map(|n| n.to_owned());
-        let callback = move |event: notify::Result<notify::Event>| {
-            let touches =
-                event.is_ok_and(|e| e.paths.iter().any(|p| p.file_name() == name.as_deref()));
-            if touches {
-                let _ = tx.try_send(());
-            }
-        };
-        let mut watcher = match notify::recommended_watcher(callback) {
-            Ok(watcher) => watcher,
-            Err(error) => return tracing::error!(%error, "cannot watch the config file"),
-        };
-        // Watch the directory: editors and config managers replace the file rather than
-        // writing into it, which a watch on the file itself would miss.
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        if let Err(error) = watcher.watch(dir, RecursiveMode::NonRecursive) {
-            return tracing::error!(%error, dir = %dir.display(), "cannot watch the config file");
+    let (tx, mut changes) = mpsc::channel::<()>(16);
+    let name = path.file_name().map(|n| n.to_owned());
+    let callback = move |event: notify::Result<notify::Event>| {
+        let touches = event.is_ok_and(|e| e.paths.iter().any(|p| p.file_name() == name.as_deref()));
+        if touches {
+            let _ = tx.try_send(());
         }
-        let mut last = std::fs::read(&path).ok();
+    };
+    let watcher = watch_dir(&path, callback);
+    let mut last = std::fs::read(&path).ok();
+    tokio::spawn(async move {
+        // Dropping the watcher stops the events: keep it for the task's life.
+        let Some(_watcher) = watcher else { return };
         let mut revision = 1;
         while changes.recv().await.is_some() {
             while let Ok(Some(())) = tokio::time::timeout(SETTLE, changes.recv()).await {}
@@ -70,6 +60,28 @@ pub fn watch_file(path: PathBuf, node: Arc<NodeState>) -> JoinHandle<()> {
             }
         }
     })
+}
+
+/// Watches the file's directory: editors and config managers replace the file rather than
+/// writing into it, which a watch on the file itself would miss.
+fn watch_dir(
+    path: &Path,
+    callback: impl notify::EventHandler,
+) -> Option<notify::RecommendedWatcher> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut watcher = notify::recommended_watcher(callback)
+        .map_err(|error| tracing::error!(%error, "cannot watch the config file"))
+        .ok()?;
+    watcher
+        .watch(dir, RecursiveMode::NonRecursive)
+        .map_err(
+            |error| tracing::error!(%error, dir = %dir.display(), "cannot watch the config file"),
+        )
+        .ok()?;
+    Some(watcher)
 }
 
 /// Loads and applies the file once; false when it was refused.
@@ -92,10 +104,10 @@ async fn reload(path: &Path, node: &Arc<NodeState>, revision: u64) -> bool {
             true
         }
         Err(errors) => {
-            node.metrics.config_loaded(false);
             for error in &errors.0 {
                 tracing::warn!(path = %error.path, line = error.line, message = %error.message, "config refused");
             }
+            node.refuse();
             false
         }
     }

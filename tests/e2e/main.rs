@@ -2,8 +2,11 @@
 
 mod support;
 
+mod admin;
 mod delivery;
 mod failures;
 mod paths;
+mod reload;
+mod shutdown;
 mod sse_cases;
 mod tls;
