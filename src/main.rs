@@ -135,7 +135,8 @@ async fn demo_upstream(listen: SocketAddr, interval: Duration) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing::info!(addr = %listen, "demo upstream listening");
+    let addr = listener.local_addr().map_or(listen, |addr| addr);
+    tracing::info!(%addr, "demo upstream listening");
     let config = sluice_demo_upstream::demo::DemoConfig { interval };
     sluice_demo_upstream::demo::run(listener, config, signal::terminate()).await;
     ExitCode::SUCCESS

@@ -1,3 +1,18 @@
-//! The control plane: store, admin REST API, gRPC config push and console serving.
+//! Sluice's control plane: the store of record (Postgres, or an embedded SQLite file), the
+//! admin REST API, and the gRPC config API that pushes versioned snapshots to nodes.
 //!
-//! Its parts arrive with issue 4; the data plane runs standalone from a file until then.
+//! [`start`] runs it all on two listeners (HTTP for the API, gRPC for nodes) until a shutdown
+//! future completes; [`router`] gives the REST routes alone so the console can be mounted
+//! beside them.
+
+pub mod api;
+pub mod auth;
+pub mod body;
+pub mod grpc;
+mod run;
+pub mod snapshot;
+pub mod store;
+pub mod time;
+
+pub use api::{AppState, router};
+pub use run::{ControlPlaneOptions, Error, RunningControlPlane, start};

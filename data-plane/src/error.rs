@@ -26,6 +26,10 @@ pub enum Refusal {
     Misdirected,
     /// The node is draining or has no config yet.
     Unavailable,
+    /// A tenant limit is reached; carries the limit's name and the seconds to wait.
+    TooManyStreams(&'static str, u64),
+    /// A cross-origin preflight the tenant's CORS rules do not allow.
+    CorsRefused,
 }
 
 impl Refusal {
@@ -37,6 +41,8 @@ impl Refusal {
             Refusal::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Refusal::Misdirected => StatusCode::MISDIRECTED_REQUEST,
             Refusal::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Refusal::TooManyStreams(..) => StatusCode::TOO_MANY_REQUESTS,
+            Refusal::CorsRefused => StatusCode::FORBIDDEN,
         }
     }
 
@@ -50,6 +56,8 @@ impl Refusal {
             Refusal::MethodNotAllowed(_) => "method_not_allowed",
             Refusal::Misdirected => "misdirected",
             Refusal::Unavailable => "unavailable",
+            Refusal::TooManyStreams(..) => "limit",
+            Refusal::CorsRefused => "cors",
         }
     }
 
@@ -61,6 +69,8 @@ impl Refusal {
             Refusal::MethodNotAllowed(allow) => format!("allowed methods: {allow}"),
             Refusal::Misdirected => "the TLS server name belongs to another tenant".to_owned(),
             Refusal::Unavailable => "the node is not ready".to_owned(),
+            Refusal::TooManyStreams(limit, _) => format!("the tenant's {limit} limit is reached"),
+            Refusal::CorsRefused => "the origin, method or headers are not allowed".to_owned(),
         }
     }
 
@@ -75,8 +85,14 @@ impl Refusal {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if let Refusal::MethodNotAllowed(allow) = self {
-            headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+        match self {
+            Refusal::MethodNotAllowed(allow) => {
+                headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+            }
+            Refusal::TooManyStreams(_, seconds) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+            }
+            _ => {}
         }
         response
     }

@@ -9,7 +9,9 @@
 pub mod admin;
 pub mod body;
 pub mod config;
+pub mod cors;
 pub mod error;
+pub mod limits;
 pub mod listen;
 pub mod metrics;
 pub mod node;
@@ -23,5 +25,6 @@ pub mod stream;
 pub mod tenant;
 pub mod tls;
 pub mod upstream;
+pub mod validate;
 
 pub use run::{RunningNode, StartError, start_from_file};

@@ -39,6 +39,35 @@ pub struct RefusalLabels {
     pub reason: String,
 }
 
+/// Labels of invalid events.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct InvalidLabels {
+    /// Tenant name.
+    pub tenant: String,
+    /// Route name.
+    pub route: String,
+    /// `not_json` or `schema`.
+    pub reason: String,
+    /// `drop` or `close`.
+    pub action: String,
+}
+
+/// Labels of per-tenant series with a reason.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TenantReasonLabels {
+    /// Tenant name.
+    pub tenant: String,
+    /// Why (a limit name, an auth failure reason).
+    pub reason: String,
+}
+
+/// Labels of per-tenant series.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TenantLabels {
+    /// Tenant name.
+    pub tenant: String,
+}
+
 /// Labels of config loads.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReloadLabels {
@@ -66,6 +95,18 @@ pub struct Metrics {
     pub requests_refused: Family<RefusalLabels, Counter>,
     /// Config loads, applied or refused.
     pub config_reloads: Family<ReloadLabels, Counter>,
+    /// Events that failed their schema, by reason and action.
+    pub events_invalid: Family<InvalidLabels, Counter>,
+    /// Streams refused by a tenant limit, by limit.
+    pub limit_rejections: Family<TenantReasonLabels, Counter>,
+    /// Requests refused by authentication, by reason.
+    pub auth_failures: Family<TenantReasonLabels, Counter>,
+    /// `challenge` events sent.
+    pub challenges_sent: Family<TenantLabels, Counter>,
+    /// Streams extended by a challenge response.
+    pub refreshes: Family<TenantLabels, Counter>,
+    /// Streams ended because their token expired.
+    pub expiries: Family<TenantLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -87,6 +128,12 @@ impl Metrics {
             upstream_failures: Family::default(),
             requests_refused: Family::default(),
             config_reloads: Family::default(),
+            events_invalid: Family::default(),
+            limit_rejections: Family::default(),
+            auth_failures: Family::default(),
+            challenges_sent: Family::default(),
+            refreshes: Family::default(),
+            expiries: Family::default(),
         };
         let r = &mut m.registry;
         r.register(
@@ -121,6 +168,36 @@ impl Metrics {
             m.requests_refused.clone(),
         );
         r.register("config_reloads", "Config loads", m.config_reloads.clone());
+        r.register(
+            "events_invalid",
+            "Events failing their schema",
+            m.events_invalid.clone(),
+        );
+        r.register(
+            "limit_rejections",
+            "Streams refused by a limit",
+            m.limit_rejections.clone(),
+        );
+        r.register(
+            "auth_failures",
+            "Requests refused by auth",
+            m.auth_failures.clone(),
+        );
+        r.register(
+            "challenges_sent",
+            "Challenge events sent",
+            m.challenges_sent.clone(),
+        );
+        r.register(
+            "refreshes",
+            "Streams extended by a fresh token",
+            m.refreshes.clone(),
+        );
+        r.register(
+            "expiries",
+            "Streams ended at token expiry",
+            m.expiries.clone(),
+        );
         m
     }
 
@@ -149,6 +226,24 @@ impl Metrics {
             kind: kind.to_owned(),
         };
         self.upstream_failures.get_or_create(&labels).inc();
+    }
+
+    /// Counts a request for `tenant` refused for `reason` in `family`.
+    pub fn tenant_reason(family: &Family<TenantReasonLabels, Counter>, tenant: &str, reason: &str) {
+        let labels = TenantReasonLabels {
+            tenant: tenant.to_owned(),
+            reason: reason.to_owned(),
+        };
+        family.get_or_create(&labels).inc();
+    }
+
+    /// Counts an event of `tenant` in `family`.
+    pub fn tenant(family: &Family<TenantLabels, Counter>, tenant: &str) {
+        family
+            .get_or_create(&TenantLabels {
+                tenant: tenant.to_owned(),
+            })
+            .inc();
     }
 
     /// Counts a config load.

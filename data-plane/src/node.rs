@@ -8,6 +8,7 @@ use arc_swap::ArcSwapOption;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::limits::Limiter;
 use crate::metrics::Metrics;
 use crate::snapshot::{Route, Snapshot};
 use crate::upstream::UpstreamClients;
@@ -22,6 +23,8 @@ pub struct NodeState {
     pub metrics: Metrics,
     /// Upstream clients, kept across swaps.
     pub clients: UpstreamClients,
+    /// Live stream counts per tenant and subject, kept across swaps.
+    pub limiter: Limiter,
     /// Cancelled when the node starts draining.
     pub shutdown: CancellationToken,
     draining: AtomicBool,
@@ -35,6 +38,7 @@ impl Default for NodeState {
             refused: watch::Sender::new(0),
             metrics: Metrics::new(),
             clients: UpstreamClients::default(),
+            limiter: Limiter::default(),
             shutdown: CancellationToken::new(),
             draining: AtomicBool::new(false),
         }

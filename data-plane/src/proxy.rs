@@ -14,6 +14,8 @@ use hyper::body::Incoming;
 
 use crate::body::StreamBody;
 use crate::error::Refusal;
+use crate::limits::Permit;
+use crate::metrics::Metrics;
 use crate::node::NodeState;
 use crate::route::path;
 use crate::snapshot::{Route, Snapshot, Tenant};
@@ -45,10 +47,22 @@ pub async fn serve(
     let Some(snapshot) = node.snapshot() else {
         return Ok(refuse(&node, "", Refusal::Unavailable));
     };
-    match open(&request, &conn, &node, &snapshot).await {
-        Ok(response) => Ok(response),
-        Err((tenant, refusal)) => Ok(refuse(&node, &tenant, refusal)),
+    let mut tenant = None;
+    let mut response = match open(&request, &conn, &node, &snapshot, &mut tenant).await {
+        Ok(response) => response,
+        Err(refusal) => {
+            let name = tenant
+                .as_ref()
+                .map_or("", |t: &Arc<Tenant>| t.name.as_str());
+            refuse(&node, name, refusal)
+        }
+    };
+    // Browsers read a stream or a refusal only when it carries the CORS headers.
+    let cors = tenant.as_ref().and_then(|t| t.cors.as_ref());
+    if let Some(cors) = cors.filter(|_| request.method() != Method::OPTIONS) {
+        cors.decorate(request.headers(), response.headers_mut());
     }
+    Ok(response)
 }
 
 fn refuse(node: &NodeState, tenant: &str, refusal: Refusal) -> Response<StreamBody> {
@@ -70,35 +84,64 @@ fn strip_internal_headers(headers: &mut HeaderMap) {
     }
 }
 
-type Refused = (String, Refusal);
-
+/// Resolves, checks and opens; `tenant` is set as soon as it is known, for metrics and CORS.
 async fn open(
     request: &Request<Incoming>,
     conn: &ConnInfo,
     node: &Arc<NodeState>,
     snapshot: &Arc<Snapshot>,
-) -> Result<Response<StreamBody>, Refused> {
+    resolved: &mut Option<Arc<Tenant>>,
+) -> Result<Response<StreamBody>, Refusal> {
     let path = path::normalize(request.uri().path())
-        .map_err(|error| (String::new(), Refusal::BadPath(error.to_string())))?;
+        .map_err(|error| Refusal::BadPath(error.to_string()))?;
     let host = request_host(request);
     let (tenant, rest) = snapshot
         .resolve(host.as_deref(), &path)
-        .ok_or((String::new(), Refusal::UnknownTenant))?;
-    let refused = |refusal| (tenant.name.clone(), refusal);
-    if let Some(owner) = &conn.sni_tenant
-        && owner != &tenant.name
+        .ok_or(Refusal::UnknownTenant)?;
+    let tenant = resolved.insert(tenant.clone());
+    if conn
+        .sni_tenant
+        .as_ref()
+        .is_some_and(|owner| owner != &tenant.name)
     {
-        return Err(refused(Refusal::Misdirected));
+        return Err(Refusal::Misdirected);
+    }
+    if request.method() == Method::OPTIONS {
+        return preflight(tenant, request.headers());
     }
     if request.method() != Method::GET {
-        return Err(refused(Refusal::MethodNotAllowed(STREAM_METHODS)));
+        return Err(Refusal::MethodNotAllowed(STREAM_METHODS));
     }
     let (route, params) = tenant
         .match_route(&rest, conn.scheme, request.headers())
-        .ok_or_else(|| refused(Refusal::UnknownRoute))?;
-    let plan =
-        plan_upstream(request, conn, host.as_deref(), tenant, &route, &params).map_err(refused)?;
-    Ok(stream::open(node, route, plan).await)
+        .ok_or(Refusal::UnknownRoute)?;
+    let plan = plan_upstream(request, conn, host.as_deref(), tenant, &route, &params)?;
+    let permit = admit(node, tenant, None)?;
+    Ok(stream::open(node, route, plan, permit).await)
+}
+
+/// A CORS preflight, answered from the tenant's rules; 405 when it has none.
+fn preflight(tenant: &Tenant, headers: &HeaderMap) -> Result<Response<StreamBody>, Refusal> {
+    let cors = tenant
+        .cors
+        .as_ref()
+        .ok_or(Refusal::MethodNotAllowed(STREAM_METHODS))?;
+    let answer = cors.preflight(headers);
+    if answer.status() == http::StatusCode::FORBIDDEN {
+        return Err(Refusal::CorsRefused);
+    }
+    let (parts, ()) = answer.into_parts();
+    Ok(Response::from_parts(parts, StreamBody::empty()))
+}
+
+/// Takes a stream slot under the tenant's limits.
+fn admit(node: &NodeState, tenant: &Tenant, subject: Option<&str>) -> Result<Permit, Refusal> {
+    node.limiter
+        .admit(&tenant.name, subject, &tenant.limits)
+        .map_err(|exceeded| {
+            Metrics::tenant_reason(&node.metrics.limit_rejections, &tenant.name, exceeded.limit);
+            Refusal::TooManyStreams(exceeded.limit, exceeded.retry_after_secs())
+        })
 }
 
 /// The request's host: the URI authority (h2 `:authority`, absolute-form) or the `Host` header.

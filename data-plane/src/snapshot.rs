@@ -9,11 +9,14 @@ use std::time::Duration;
 
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 
+use crate::config::{self, OnInvalid};
+use crate::cors::CorsPolicy;
 use crate::error::Refusal;
 use crate::metrics::RouteLabels;
 use crate::route::{NormalizedPath, Params, PathTemplate, Pattern, fill, fill_url};
 use crate::tenant::{HostTable, PrefixTable};
 use crate::upstream::UpstreamClient;
+use crate::validate::EventRules;
 
 mod compile;
 mod tls;
@@ -69,6 +72,10 @@ pub struct Tenant {
     pub name: String,
     /// Routes sorted by path specificity, then declared order.
     pub routes: Vec<Arc<Route>>,
+    /// Cross-origin rules, when the tenant allows browsers from other origins.
+    pub cors: Option<CorsPolicy>,
+    /// Stream limits, checked by the node's `Limiter`.
+    pub limits: config::Limits,
 }
 
 /// One stream route.
@@ -95,6 +102,10 @@ pub struct Route {
     pub max_event_size: usize,
     /// Queued writes a client may fall behind by before it is cut off.
     pub buffer: usize,
+    /// Event type to schema; empty when nothing is validated.
+    pub events: EventRules,
+    /// What an invalid event does to the stream.
+    pub on_invalid: OnInvalid,
 }
 
 /// How a route calls its upstream.

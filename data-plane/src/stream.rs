@@ -17,7 +17,9 @@ use rand::Rng;
 use tokio::time::{Instant, sleep_until};
 
 use crate::body::{SendError, StreamBody, StreamSender};
-use crate::metrics::RouteLabels;
+use crate::config::OnInvalid;
+use crate::limits::Permit;
+use crate::metrics::{InvalidLabels, RouteLabels};
 use crate::node::NodeState;
 use crate::proxy::UpstreamPlan;
 use crate::snapshot::Route;
@@ -35,6 +37,7 @@ enum End {
     UpstreamBroke,
     EventTooLarge,
     RouteRemoved,
+    InvalidEvent,
     Draining,
 }
 
@@ -44,6 +47,7 @@ pub async fn open(
     node: &Arc<NodeState>,
     route: Arc<Route>,
     plan: UpstreamPlan,
+    permit: Permit,
 ) -> Response<StreamBody> {
     let labels = route.labels.clone();
     let mut request = Request::new(Empty::<Bytes>::new());
@@ -60,7 +64,7 @@ pub async fn open(
     };
     match response.status() {
         StatusCode::OK if is_event_stream(response.headers()) => {
-            start(node, route, response.into_body())
+            start(node, route, response.into_body(), permit)
         }
         StatusCode::OK => failure(node, &route, "bad_content_type"),
         status @ (StatusCode::NO_CONTENT
@@ -117,7 +121,12 @@ fn event_stream_response(body: StreamBody) -> Response<StreamBody> {
     response
 }
 
-fn start(node: &Arc<NodeState>, route: Arc<Route>, upstream: Incoming) -> Response<StreamBody> {
+fn start(
+    node: &Arc<NodeState>,
+    route: Arc<Route>,
+    upstream: Incoming,
+    permit: Permit,
+) -> Response<StreamBody> {
     let max_bytes = route.max_event_size.saturating_mul(4).max(1 << 20);
     let (body, sender) = StreamBody::live(route.buffer, max_bytes);
     if let Some(retry) = route.retry {
@@ -126,7 +135,7 @@ fn start(node: &Arc<NodeState>, route: Arc<Route>, upstream: Incoming) -> Respon
         // A fresh queue has room for its first entry.
         let _ = sender.send(buf.freeze());
     }
-    let pump = Pump::new(node.clone(), route, sender);
+    let pump = Pump::new(node.clone(), route, sender, permit);
     tokio::spawn(pump.run(upstream));
     event_stream_response(body)
 }
@@ -139,10 +148,12 @@ struct Pump {
     events: Counter,
     bytes: Counter,
     active: Gauge,
+    /// Holds the stream's place under the tenant's limits until the pump ends.
+    _permit: Permit,
 }
 
 impl Pump {
-    fn new(node: Arc<NodeState>, route: Arc<Route>, sender: StreamSender) -> Self {
+    fn new(node: Arc<NodeState>, route: Arc<Route>, sender: StreamSender, permit: Permit) -> Self {
         let m = &node.metrics;
         let labels: &RouteLabels = &route.labels;
         m.streams_opened.get_or_create(labels).inc();
@@ -154,6 +165,7 @@ impl Pump {
             events,
             bytes,
             active,
+            _permit: permit,
             node,
             route,
             sender,
@@ -207,21 +219,68 @@ impl Pump {
     /// Encodes parsed frames and queues them as one write.
     fn forward(&self, frames: &mut Vec<Frame>, out: &mut BytesMut) -> Result<(), End> {
         let mut events = 0;
+        let mut verdict = Ok(());
         for frame in frames.drain(..) {
             match frame {
-                Frame::Event(event) => {
-                    sse::encode_event(&event, out);
-                    events += 1;
-                }
+                Frame::Event(event) if verdict.is_ok() => match self.admit(&event) {
+                    Ok(()) => {
+                        sse::encode_event(&event, out);
+                        events += 1;
+                    }
+                    Err(OnInvalid::Drop) => {
+                        // The client must still learn the id, or it resumes from an older one.
+                        if let Some(id) = &event.id {
+                            sse::encode_last_event_id(id, out);
+                        }
+                    }
+                    Err(OnInvalid::Close) => verdict = Err(End::InvalidEvent),
+                },
+                Frame::Event(_) => {}
                 Frame::LastEventId(id) => sse::encode_last_event_id(&id, out),
                 Frame::Retry(ms) => sse::encode_retry(ms, out),
             }
         }
-        if out.is_empty() {
-            return Ok(());
-        }
         self.events.inc_by(events);
-        self.send(out.split().freeze())
+        if !out.is_empty() {
+            self.send(out.split().freeze())?;
+        }
+        verdict
+    }
+
+    /// Checks an event against the route's schemas; counts and logs (never its data) a failure.
+    fn admit(&self, event: &sse::Event) -> Result<(), OnInvalid> {
+        let Err(invalid) = self
+            .route
+            .events
+            .check(event.event_type.as_deref(), &event.data)
+        else {
+            return Ok(());
+        };
+        let action = self.route.on_invalid;
+        let labels = &self.route.labels;
+        tracing::debug!(
+            tenant = %labels.tenant,
+            route = %labels.route,
+            reason = invalid.reason,
+            detail = %invalid.detail,
+            ?action,
+            "invalid event"
+        );
+        let series = InvalidLabels {
+            tenant: labels.tenant.clone(),
+            route: labels.route.clone(),
+            reason: invalid.reason.to_owned(),
+            action: match action {
+                OnInvalid::Drop => "drop".to_owned(),
+                OnInvalid::Close => "close".to_owned(),
+            },
+        };
+        self.node
+            .metrics
+            .events_invalid
+            .get_or_create(&series)
+            .inc();
+        Err(action)
     }
 
     fn send(&self, bytes: Bytes) -> Result<(), End> {
@@ -261,7 +320,7 @@ impl Pump {
                 );
                 let _ = self.sender.send(buf.freeze());
             }
-            End::UpstreamEnded | End::ClientGone | End::RouteRemoved => {}
+            End::UpstreamEnded | End::ClientGone | End::RouteRemoved | End::InvalidEvent => {}
         }
     }
 }

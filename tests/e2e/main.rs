@@ -3,6 +3,7 @@
 mod support;
 
 mod admin;
+mod curl;
 mod delivery;
 mod failures;
 mod paths;

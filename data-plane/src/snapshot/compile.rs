@@ -9,10 +9,12 @@ use http::header::HeaderName;
 
 use super::{ListenerSpec, Route, Snapshot, Tenant, Upstream, Versions, compile_tls};
 use crate::config::{self, Config, ConfigErrors, HttpVersion};
+use crate::cors::CorsPolicy;
 use crate::metrics::RouteLabels;
 use crate::route::{PathTemplate, Pattern, fill_url, placeholders};
 use crate::tenant::{HostTable, PrefixTable};
 use crate::upstream::{ClientKey, UpstreamClients};
+use crate::validate::{EventRules, SchemaCatalog};
 
 /// Placeholders every upstream URL and header may use besides the route's path params.
 const NODE_PLACEHOLDERS: &[&str] = &["tenant"];
@@ -145,12 +147,22 @@ fn compile_tenant(
             "JWT authentication is not supported by this node yet; use public routes",
         );
     }
+    let tenant_path = config::key_path("tenants", name);
+    let catalog = SchemaCatalog::compile(
+        name,
+        &tenant.schemas,
+        &format!("{tenant_path}.schemas"),
+        errors,
+    );
     let mut routes: Vec<Arc<Route>> = tenant
         .routes
         .iter()
         .filter_map(|(route_name, route)| {
-            let path = config::key_path(&format!("tenants.{name}.routes"), route_name);
-            compile_route(name, route_name, route, tenant, clients, &path, errors).map(Arc::new)
+            let path = config::key_path(&format!("{tenant_path}.routes"), route_name);
+            let events_path = format!("{path}.events");
+            let events = EventRules::compile(&catalog, &route.events, &events_path, errors);
+            let compiled = compile_route(name, route_name, route, tenant, clients, &path, errors)?;
+            Some(Arc::new(Route { events, ..compiled }))
         })
         .collect();
     // Stable: equal specificity keeps declared order.
@@ -158,6 +170,8 @@ fn compile_tenant(
     Tenant {
         name: name.to_owned(),
         routes,
+        cors: tenant.cors.as_ref().map(CorsPolicy::compile),
+        limits: tenant.limits.unwrap_or_default(),
     }
 }
 
@@ -201,6 +215,8 @@ fn compile_route(
         dropped_query_params,
         max_event_size: usize::try_from(route.max_event_size.bytes()).unwrap_or(usize::MAX),
         buffer: route.buffer.max(1) as usize,
+        events: EventRules::default(),
+        on_invalid: route.on_invalid,
     })
 }
 

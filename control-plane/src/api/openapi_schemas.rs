@@ -1,0 +1,144 @@
+//! The OpenAPI document's component schemas: the entity shapes of the declarative file
+//! (version 1) and the API's own envelopes (pages, tokens, nodes, problems).
+
+use serde_json::{Value, json};
+
+use super::openapi::schema_ref;
+
+/// Every component schema by name.
+pub fn schemas() -> Value {
+    let object = json!({ "type": "object" });
+    let string = json!({ "type": "string" });
+    let strings = json!({ "type": "array", "items": { "type": "string" } });
+    json!({
+        "Problem": {
+            "type": "object",
+            "properties": {
+                "type": string, "title": string, "status": { "type": "integer" },
+                "detail": string,
+                "errors": { "type": "array", "items": schema_ref("FieldError") },
+            },
+        },
+        "FieldError": {
+            "type": "object",
+            "required": ["path", "message"],
+            "properties": {
+                "path": { "type": "string", "description": "JSON Pointer into the request body" },
+                "message": string,
+                "config_path": { "type": "string", "description": "Where in the whole config" },
+            },
+        },
+        "Tenant": {
+            "type": "object",
+            "description": "A tenant of the declarative file without routes, schemas and keys",
+            "properties": {
+                "hosts": strings, "path_prefix": string, "tls": object, "auth": object,
+                "cors": object, "limits": object,
+            },
+        },
+        "NewTenant": with_name("Tenant"),
+        "Host": { "type": "object", "required": ["host"], "properties": { "host": string } },
+        "Jwk": {
+            "type": "object",
+            "required": ["kid", "kty", "alg"],
+            "properties": { "kid": string, "kty": string, "alg": string },
+        },
+        "SchemaSummary": {
+            "type": "object",
+            "properties": { "name": string, "latest": { "type": "integer" } },
+        },
+        "SchemaVersion": {
+            "type": "object",
+            "properties": { "version": { "type": "integer" }, "schema": {} },
+        },
+        "NewSchemaVersion": {
+            "type": "object",
+            "required": ["schema"],
+            "properties": {
+                "schema": { "description": "A JSON Schema" },
+                "version": { "type": "integer", "description": "The number expected; 409 if taken" },
+            },
+        },
+        "Route": {
+            "type": "object",
+            "description": "A route of the declarative file",
+            "required": ["path", "upstream"],
+            "properties": {
+                "path": string, "public": { "type": "boolean" }, "scopes": strings,
+                "upstream": object, "events": object, "on_invalid": string,
+            },
+        },
+        "NewRoute": with_name("Route"),
+        "NewToken": {
+            "type": "object",
+            "required": ["kind", "name"],
+            "properties": {
+                "kind": { "enum": ["admin", "node"] }, "name": string,
+                "tenant": { "type": ["string", "null"] },
+            },
+        },
+        "Token": {
+            "type": "object",
+            "properties": {
+                "name": string, "kind": { "enum": ["admin", "node"] },
+                "tenant": { "type": ["string", "null"] }, "created_at": string,
+                "token": { "type": "string", "description": "Only in the creating answer" },
+            },
+        },
+        "Node": {
+            "type": "object",
+            "properties": {
+                "id": string, "labels": object, "version": string,
+                "connected": { "type": "boolean" }, "first_seen": string, "last_seen": string,
+                "applied_revision": { "type": "integer" }, "behind": { "type": "integer" },
+                "refusing": { "type": "boolean" }, "in_sync": { "type": "boolean" },
+                "last_nack": { "type": ["object", "null"] }, "active_streams": object,
+            },
+        },
+        "Revision": {
+            "type": "object",
+            "properties": {
+                "number": { "type": "integer" }, "at": string, "actor": string,
+                "tenant": { "type": ["string", "null"] }, "summary": string,
+            },
+        },
+        "Snapshot": {
+            "type": "object",
+            "properties": { "revision": { "type": "integer" }, "config": object },
+        },
+        "TenantPage": page(json!({
+            "type": "object",
+            "properties": { "name": string, "version": { "type": "integer" }, "tenant": schema_ref("Tenant") },
+        })),
+        "RoutePage": page(json!({
+            "type": "object",
+            "properties": { "name": string, "version": { "type": "integer" }, "route": schema_ref("Route") },
+        })),
+        "HostPage": page(schema_ref("Host")),
+        "JwkPage": page(schema_ref("Jwk")),
+        "SchemaPage": page(schema_ref("SchemaSummary")),
+        "SchemaVersionPage": page(schema_ref("SchemaVersion")),
+        "TokenPage": page(schema_ref("Token")),
+        "NodePage": page(schema_ref("Node")),
+        "RevisionPage": page(schema_ref("Revision")),
+    })
+}
+
+fn page(item: Value) -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "items": { "type": "array", "items": item },
+            "next_cursor": { "type": ["string", "null"] },
+        },
+    })
+}
+
+fn with_name(base: &str) -> Value {
+    json!({
+        "allOf": [
+            schema_ref(base),
+            { "type": "object", "required": ["name"], "properties": { "name": { "type": "string" } } },
+        ],
+    })
+}

@@ -1,0 +1,166 @@
+//! The real binary with real clients nobody on the team wrote: `curl -N` over HTTP/1.1 and
+//! `--http2` with TLS against the demo upstream; SIGTERM drains and exits 0.
+
+use std::process::Stdio;
+
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStderr, ChildStdout, Command};
+
+use crate::support::GUARD;
+use crate::support::certs::TestCa;
+
+/// A `sluice` process whose JSON logs are read for the addresses it bound.
+struct Process {
+    child: Child,
+    logs: Lines<BufReader<ChildStderr>>,
+}
+
+impl Process {
+    fn spawn(args: &[&str]) -> Process {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(["--log-format", "json"])
+            .args(args)
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn sluice");
+        let logs = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        Process { child, logs }
+    }
+
+    /// Reads log lines until one with `message`, returning its `addr` field.
+    async fn addr_logged(&mut self, message: &str) -> String {
+        loop {
+            let line = tokio::time::timeout(GUARD, self.logs.next_line()).await;
+            let line = line
+                .expect("log in time")
+                .expect("read log")
+                .expect("process alive");
+            let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
+            if entry["fields"]["message"] == message {
+                return entry["fields"]["addr"]
+                    .as_str()
+                    .expect("addr field")
+                    .to_owned();
+            }
+        }
+    }
+
+    fn terminate(&self) {
+        let pid = self.child.id().expect("running").to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+/// Runs curl with `args`, returning its stdout lines as they arrive.
+fn curl(args: &[&str]) -> (Child, Lines<BufReader<ChildStdout>>) {
+    let mut child = Command::new("curl")
+        .args(["-N", "-s", "-S"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn curl (the tests need curl)");
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    (child, lines)
+}
+
+async fn next_line(lines: &mut Lines<BufReader<ChildStdout>>) -> String {
+    let line = tokio::time::timeout(GUARD, lines.next_line())
+        .await
+        .expect("line in time");
+    line.expect("read").expect("stream still open")
+}
+
+#[tokio::test]
+async fn curl_streams_events_as_produced_over_http1_and_h2_with_tls_and_sigterm_drains() {
+    let mut demo = Process::spawn(&[
+        "demo-upstream",
+        "--listen",
+        "127.0.0.1:0",
+        "--interval",
+        "100ms",
+    ]);
+    let demo_addr = demo.addr_logged("demo upstream listening").await;
+
+    let ca = TestCa::new();
+    let dir = tempfile::tempdir().unwrap();
+    ca.write_pem(dir.path(), "server", &ca.leaf(&["localhost"]));
+    std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
+    let config = format!(
+        "version: 1\nlisteners:\n  - address: 127.0.0.1:0\n  - address: 127.0.0.1:0\n    tls: {{ certificate: \
+         server.pem, private_key: server.key }}\ntenants:\n  demo:\n    path_prefix: /t/demo\n    routes:\n      \
+         ticks:\n        path: /ticks\n        public: true\n        upstream:\n          url: \
+         http://{demo_addr}/stream/ticks\n"
+    );
+    let config_path = dir.path().join("sluice.yaml");
+    std::fs::write(&config_path, config).unwrap();
+    let mut node = Process::spawn(&["data-plane", "--config", config_path.to_str().unwrap()]);
+    let plain = node.addr_logged("listening").await;
+    let tls_port = node
+        .addr_logged("listening")
+        .await
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    let (_h1, mut h1_lines) = curl(&[&format!("http://{plain}/t/demo/ticks")]);
+    let ca_path = dir.path().join("ca.pem");
+    let url = format!("https://localhost:{tls_port}/t/demo/ticks");
+    let (mut h2, mut h2_lines) = curl(&[
+        "--http2",
+        "--cacert",
+        ca_path.to_str().unwrap(),
+        "-w",
+        "%{http_version}\n",
+        &url,
+    ]);
+    for lines in [&mut h1_lines, &mut h2_lines] {
+        // Two events in a row, each as it is produced: curl -N prints them before any end.
+        assert_eq!(next_line(lines).await, "event: tick");
+        assert_eq!(next_line(lines).await, "id: 1");
+        assert!(next_line(lines).await.starts_with("data: {\"n\":1,"));
+        assert_eq!(next_line(lines).await, "");
+        assert_eq!(next_line(lines).await, "event: tick");
+        assert_eq!(next_line(lines).await, "id: 2");
+    }
+
+    node.terminate();
+    let status = tokio::time::timeout(GUARD, node.child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "sluice exits 0 after draining: {status}");
+    let mut rest = Vec::new();
+    while let Ok(Some(line)) = tokio::time::timeout(GUARD, h2_lines.next_line())
+        .await
+        .unwrap()
+    {
+        rest.push(line);
+    }
+    assert!(
+        rest.iter().any(|line| line.starts_with("retry: ")),
+        "drain sends a retry: {rest:?}"
+    );
+    assert_eq!(
+        rest.last().map(String::as_str),
+        Some("2"),
+        "curl used HTTP/2"
+    );
+    assert!(
+        tokio::time::timeout(GUARD, h2.wait())
+            .await
+            .unwrap()
+            .unwrap()
+            .success()
+    );
+    demo.terminate();
+}
