@@ -242,7 +242,7 @@ fn forward_query(query: &str, dropped: &[String]) -> String {
         .filter(|pair| {
             let key = pair.split_once('=').map_or(*pair, |(key, _)| key);
             let key = form_decode(key);
-            !dropped.iter().any(|name| *name == key)
+            !dropped.contains(&key)
         })
         .collect::<Vec<_>>()
         .join("&")

@@ -1,5 +1,7 @@
 //! End-to-end tests: a real node, real upstreams over sockets, real clients.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 mod admin;
