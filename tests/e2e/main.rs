@@ -9,6 +9,7 @@ mod curl;
 mod delivery;
 mod failures;
 mod paths;
+mod policy;
 mod reload;
 mod shutdown;
 mod sse_cases;
