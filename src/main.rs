@@ -34,12 +34,9 @@ enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run a data-plane node from a declarative config file (reloaded when it changes).
-    DataPlane {
-        /// The declarative config file (version 1).
-        #[arg(long, env = "SLUICE_CONFIG")]
-        config: PathBuf,
-    },
+    /// Run a data-plane node: standalone from a config file (reloaded when it changes), or
+    /// managed by a control plane.
+    DataPlane(DataPlaneArgs),
     /// Check a config file: exit 0 when valid, 1 with every error printed.
     Validate {
         /// The file to check.
@@ -54,6 +51,45 @@ enum Command {
         #[arg(long, env = "SLUICE_INTERVAL", default_value = "1s", value_parser = parse_duration)]
         interval: Duration,
     },
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["config", "control_plane"])))]
+struct DataPlaneArgs {
+    /// The declarative config file (version 1); listeners come from the file.
+    #[arg(long, env = "SLUICE_CONFIG")]
+    config: Option<PathBuf>,
+    /// The control plane's gRPC URL, for a managed node.
+    #[arg(long, env = "SLUICE_CONTROL_PLANE", requires = "node_token")]
+    control_plane: Option<String>,
+    /// A CA certificate (PEM) for an https control plane.
+    #[arg(long, env = "SLUICE_CONTROL_PLANE_CA")]
+    control_plane_ca: Option<PathBuf>,
+    /// The node token issued by the control plane.
+    #[arg(long, env = "SLUICE_NODE_TOKEN")]
+    node_token: Option<String>,
+    /// This node's id (default: the host name).
+    #[arg(long, env = "SLUICE_NODE_ID")]
+    node_id: Option<String>,
+    /// Client-facing address of a managed node.
+    #[arg(long, env = "SLUICE_LISTEN", default_value = "0.0.0.0:7143")]
+    listen: String,
+    /// TLS certificate chain (PEM) for the managed listener.
+    #[arg(long, env = "SLUICE_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM) for the managed listener.
+    #[arg(long, env = "SLUICE_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Admin address (`/healthz`, `/readyz`, `/metrics`, `/config`) of a managed node.
+    #[arg(long, env = "SLUICE_ADMIN_LISTEN", default_value = "127.0.0.1:9090")]
+    admin_listen: String,
+    /// Where a managed node keeps its last applied snapshot.
+    #[arg(
+        long,
+        env = "SLUICE_CACHE_DIR",
+        default_value = "./sluice-data/node-cache"
+    )]
+    cache_dir: PathBuf,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -88,23 +124,66 @@ fn init_logs(format: LogFormat) {
 
 async fn run(command: Command) -> ExitCode {
     match command {
-        Command::DataPlane { config } => data_plane(config).await,
+        Command::DataPlane(args) => data_plane(args).await,
         Command::Validate { file } => validate(&file),
         Command::DemoUpstream { listen, interval } => demo_upstream(listen, interval).await,
     }
 }
 
-async fn data_plane(config: PathBuf) -> ExitCode {
-    match sluice_data_plane::start_from_file(&config, signal::terminate()).await {
+async fn data_plane(args: DataPlaneArgs) -> ExitCode {
+    let started = match (&args.config, &args.control_plane) {
+        (Some(config), _) => sluice_data_plane::start_from_file(config, signal::terminate()).await,
+        (None, _) => {
+            let options = managed_options(args);
+            sluice_data_plane::managed::start_managed(options, signal::terminate()).await
+        }
+    };
+    match started {
         Ok(node) => {
             node.wait().await;
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("{}: {error}", config.display());
+            eprintln!("{error}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn managed_options(args: DataPlaneArgs) -> sluice_data_plane::managed::ManagedOptions {
+    use sluice_data_plane::config::{HttpVersion, Listener, TlsSource};
+    let tls = match (args.tls_cert, args.tls_key) {
+        (Some(certificate), Some(private_key)) => Some(TlsSource::Pem {
+            certificate,
+            private_key,
+        }),
+        _ => None,
+    };
+    let listener = Listener {
+        address: args.listen,
+        versions: vec![HttpVersion::Http1, HttpVersion::H2],
+        tls,
+    };
+    sluice_data_plane::managed::ManagedOptions {
+        control_plane: args.control_plane.unwrap_or_default(),
+        control_plane_ca: args.control_plane_ca,
+        node_token: args.node_token.unwrap_or_default(),
+        node_id: args.node_id.unwrap_or_else(host_name),
+        labels: Default::default(),
+        cache_dir: Some(args.cache_dir),
+        listeners: vec![listener],
+        admin: Some(args.admin_listen),
+        extra_check: None,
+    }
+}
+
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "sluice-node".to_owned())
 }
 
 fn validate(file: &std::path::Path) -> ExitCode {

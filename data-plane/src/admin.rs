@@ -53,7 +53,7 @@ async fn answer(
     }
     let response = match request.uri().path() {
         "/healthz" => reply(StatusCode::OK, "text/plain", "ok\n".into()),
-        "/readyz" if node.is_ready() => reply(StatusCode::OK, "text/plain", "ready\n".into()),
+        "/readyz" if node.is_ready() => reply(StatusCode::OK, "text/plain", readiness(&node)),
         "/readyz" => reply(
             StatusCode::SERVICE_UNAVAILABLE,
             "text/plain",
@@ -68,6 +68,16 @@ async fn answer(
         _ => reply(StatusCode::NOT_FOUND, "text/plain", "not found\n".into()),
     };
     Ok(response)
+}
+
+/// `ready`, and which snapshot when it came from the disk cache (the control plane is away).
+fn readiness(node: &NodeState) -> String {
+    match node.snapshot() {
+        Some(snapshot) if snapshot.source.starts_with("cache:") => {
+            format!("ready: serving cached revision {}\n", snapshot.revision)
+        }
+        _ => "ready\n".to_owned(),
+    }
 }
 
 fn config_summary(node: &NodeState) -> String {

@@ -13,6 +13,7 @@ pub mod cors;
 pub mod error;
 pub mod limits;
 pub mod listen;
+pub mod managed;
 pub mod metrics;
 pub mod node;
 pub mod proxy;

@@ -34,6 +34,16 @@ struct Counters {
 }
 
 impl Limiter {
+    /// Open streams per tenant, for status reports (tenants with none are left out).
+    pub fn active_by_tenant(&self) -> Vec<(String, u64)> {
+        let tenants = self.tenants.read().unwrap_or_else(PoisonError::into_inner);
+        tenants
+            .iter()
+            .map(|(name, counters)| (name.to_string(), u64::from(lock(counters).streams)))
+            .filter(|(_, streams)| *streams > 0)
+            .collect()
+    }
+
     /// Admits a new stream of `tenant` for `subject` (`None` on a public route, which no
     /// per-subject limit applies to) under `limits`, the tenant's limits in force. The stream
     /// counts until the returned [`Permit`] is dropped. A refusal changes no count.

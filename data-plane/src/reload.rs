@@ -25,7 +25,8 @@ pub fn load_file(path: &Path, node: &NodeState, revision: u64) -> Result<Snapsho
     Ok(snapshot)
 }
 
-fn unix_now() -> u64 {
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())

@@ -68,19 +68,42 @@ pub async fn start_from_file(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<RunningNode, StartError> {
     let state = Arc::new(NodeState::default());
-    let snapshot = reload::load_file(path, &state, 1).map_err(StartError::Config)?;
-    let snapshot = Arc::new(snapshot);
-    let (listeners, listen_addrs) = bind_listeners(&snapshot).await?;
-    let admin = match &snapshot.admin {
+    let snapshot = Arc::new(reload::load_file(path, &state, 1).map_err(StartError::Config)?);
+    let addresses = snapshot
+        .listeners
+        .iter()
+        .map(|l| l.address.clone())
+        .collect();
+    let admin = snapshot.admin.clone();
+    state.apply(snapshot.clone());
+    log_applied(&snapshot);
+    let watch = reload::watch_file(PathBuf::from(path), state.clone());
+    launch(state, addresses, admin, shutdown, watch).await
+}
+
+/// Binds `addresses` (listener `i` serves the snapshot's listener `i`) and the admin address,
+/// then serves until `shutdown`; `source` (the config follower) is stopped on drain.
+pub async fn launch(
+    state: Arc<NodeState>,
+    addresses: Vec<String>,
+    admin: Option<String>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    source: JoinHandle<()>,
+) -> Result<RunningNode, StartError> {
+    let bound = bind_listeners(&addresses).await;
+    let (listeners, listen_addrs) = match bound {
+        Ok(bound) => bound,
+        Err(error) => {
+            source.abort();
+            return Err(error);
+        }
+    };
+    let admin = match &admin {
         Some(address) => Some(bind(address).await?),
         None => None,
     };
     let admin_addr = admin.as_ref().and_then(|l| l.local_addr().ok());
-    state.apply(snapshot.clone());
-    log_applied(&snapshot);
-
-    let watch = reload::watch_file(PathBuf::from(path), state.clone());
-    let task = tokio::spawn(serve(state.clone(), listeners, admin, shutdown, watch));
+    let task = tokio::spawn(serve(state.clone(), listeners, admin, shutdown, source));
     Ok(RunningNode {
         listen_addrs,
         admin_addr,
@@ -111,17 +134,17 @@ async fn bind(address: &str) -> Result<TcpListener, StartError> {
 }
 
 async fn bind_listeners(
-    snapshot: &Snapshot,
+    addresses: &[String],
 ) -> Result<(Vec<TcpListener>, Vec<SocketAddr>), StartError> {
     let mut listeners = Vec::new();
     let mut addrs = Vec::new();
-    for spec in &snapshot.listeners {
-        let listener = bind(&spec.address).await?;
+    for address in addresses {
+        let listener = bind(address).await?;
         let addr = listener.local_addr().map_err(|error| StartError::Bind {
-            address: spec.address.clone(),
+            address: address.clone(),
             error,
         })?;
-        tracing::info!(%addr, tls = spec.tls.is_some(), "listening");
+        tracing::info!(%addr, "listening");
         listeners.push(listener);
         addrs.push(addr);
     }
