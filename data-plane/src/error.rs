@@ -30,6 +30,15 @@ pub enum Refusal {
     TooManyStreams(&'static str, u64),
     /// A cross-origin preflight the tenant's CORS rules do not allow.
     CorsRefused,
+    /// No token, a bad token (401) or missing scopes (403); carries the `WWW-Authenticate`
+    /// value and the failure's metric label.
+    Auth {
+        status: StatusCode,
+        challenge: String,
+        reason: &'static str,
+    },
+    /// A challenge response with the wrong content type.
+    UnsupportedMediaType,
 }
 
 impl Refusal {
@@ -43,6 +52,8 @@ impl Refusal {
             Refusal::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Refusal::TooManyStreams(..) => StatusCode::TOO_MANY_REQUESTS,
             Refusal::CorsRefused => StatusCode::FORBIDDEN,
+            Refusal::Auth { status, .. } => *status,
+            Refusal::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         }
     }
 
@@ -58,6 +69,8 @@ impl Refusal {
             Refusal::Unavailable => "unavailable",
             Refusal::TooManyStreams(..) => "limit",
             Refusal::CorsRefused => "cors",
+            Refusal::Auth { .. } => "auth",
+            Refusal::UnsupportedMediaType => "media_type",
         }
     }
 
@@ -71,6 +84,13 @@ impl Refusal {
             Refusal::Unavailable => "the node is not ready".to_owned(),
             Refusal::TooManyStreams(limit, _) => format!("the tenant's {limit} limit is reached"),
             Refusal::CorsRefused => "the origin, method or headers are not allowed".to_owned(),
+            Refusal::Auth { status, .. } if *status == StatusCode::FORBIDDEN => {
+                "the token lacks a scope this route needs".to_owned()
+            }
+            Refusal::Auth { .. } => "a valid bearer token is required".to_owned(),
+            Refusal::UnsupportedMediaType => {
+                "a challenge response is sent as application/x-challenge-response".to_owned()
+            }
         }
     }
 
@@ -91,6 +111,11 @@ impl Refusal {
             }
             Refusal::TooManyStreams(_, seconds) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+            }
+            Refusal::Auth { challenge, .. } => {
+                if let Ok(value) = HeaderValue::from_str(&challenge) {
+                    headers.insert(header::WWW_AUTHENTICATE, value);
+                }
             }
             _ => {}
         }

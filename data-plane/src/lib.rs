@@ -7,10 +7,14 @@
 //! `reload` and the control plane replace it whole.
 
 pub mod admin;
+pub mod auth;
 pub mod body;
 pub mod config;
 pub mod cors;
 pub mod error;
+pub mod files;
+pub mod guard;
+pub mod lease;
 pub mod limits;
 pub mod listen;
 pub mod managed;

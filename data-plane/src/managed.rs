@@ -107,7 +107,7 @@ fn compile(
     {
         return Err(config::ConfigError::new("", error).into());
     }
-    let mut snapshot = snapshot::compile(&config, &state.clients, revision, source)?;
+    let mut snapshot = snapshot::compile(&config, state, revision, source)?;
     snapshot.loaded_at_unix = crate::reload::unix_now();
     Ok(snapshot)
 }

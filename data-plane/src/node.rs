@@ -8,6 +8,8 @@ use arc_swap::ArcSwapOption;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::JwksCache;
+use crate::lease::{Lease, Leases};
 use crate::limits::Limiter;
 use crate::metrics::Metrics;
 use crate::snapshot::{Route, Snapshot};
@@ -25,6 +27,10 @@ pub struct NodeState {
     pub clients: UpstreamClients,
     /// Live stream counts per tenant and subject, kept across swaps.
     pub limiter: Limiter,
+    /// Fetched JWKS documents, kept across swaps.
+    pub jwks: JwksCache,
+    /// Token leases of open streams, for challenge responses.
+    pub leases: Leases,
     /// Cancelled when the node starts draining.
     pub shutdown: CancellationToken,
     draining: AtomicBool,
@@ -39,6 +45,8 @@ impl Default for NodeState {
             metrics: Metrics::new(),
             clients: UpstreamClients::default(),
             limiter: Limiter::default(),
+            jwks: JwksCache::default(),
+            leases: Leases::default(),
             shutdown: CancellationToken::new(),
             draining: AtomicBool::new(false),
         }
@@ -73,11 +81,14 @@ impl NodeState {
         self.refused.subscribe()
     }
 
-    /// Whether `route` still exists in the snapshot in force (same tenant and name). A stream
-    /// whose route was removed ends; one whose route merely changed keeps its old settings.
-    pub fn route_alive(&self, route: &Route) -> bool {
-        self.snapshot()
-            .is_some_and(|snapshot| snapshot.has_route(&route.labels))
+    /// Whether a stream on `route` may go on after a swap: its tenant and route (by name) still
+    /// exist, and so does the key that signed its token. A route that merely changed keeps
+    /// serving its open streams with their old settings.
+    pub fn stream_alive(&self, route: &Route, lease: Option<&Lease>) -> bool {
+        self.snapshot().is_some_and(|snapshot| {
+            snapshot.has_route(&route.labels)
+                && lease.is_none_or(|lease| snapshot.has_key(&route.labels.tenant, &lease.key))
+        })
     }
 
     /// Ready to serve: a snapshot is in force and the node is not draining.

@@ -12,13 +12,18 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Response};
 use hyper::body::Incoming;
 
+use crate::auth::Identity;
 use crate::body::StreamBody;
 use crate::error::Refusal;
+use crate::files;
+use crate::guard;
+use crate::lease::Lease;
 use crate::limits::Permit;
 use crate::metrics::Metrics;
 use crate::node::NodeState;
 use crate::route::path;
-use crate::snapshot::{Route, Snapshot, Tenant};
+use crate::route::{Params, placeholders};
+use crate::snapshot::{Route, Snapshot, Target, Tenant, Upstream};
 use crate::stream;
 
 /// What the listener knows about a connection.
@@ -35,7 +40,8 @@ pub struct ConnInfo {
 /// The longest `Last-Event-ID` accepted, in bytes.
 pub const MAX_LAST_EVENT_ID: usize = 255;
 
-const STREAM_METHODS: &str = "GET";
+/// The `Allow` value of stream routes.
+pub const STREAM_METHODS: &str = "GET, POST, OPTIONS";
 
 /// Serves one request; never fails (every fault is an HTTP answer).
 pub async fn serve(
@@ -109,15 +115,44 @@ async fn open(
     if request.method() == Method::OPTIONS {
         return preflight(tenant, request.headers());
     }
-    if request.method() != Method::GET {
+    let method = request.method();
+    if ![Method::GET, Method::HEAD, Method::POST].contains(method) {
         return Err(Refusal::MethodNotAllowed(STREAM_METHODS));
     }
     let (route, params) = tenant
         .match_route(&rest, conn.scheme, request.headers())
         .ok_or(Refusal::UnknownRoute)?;
-    let plan = plan_upstream(request, conn, host.as_deref(), tenant, &route, &params)?;
-    let permit = admit(node, tenant, None)?;
-    Ok(stream::open(node, route, plan, permit).await)
+    let upstream = match &route.target {
+        Target::Files { root, param } if method != Method::POST => {
+            let name = params.get(param).unwrap_or_default();
+            return files::serve(root, name, method == Method::HEAD, request.headers()).await;
+        }
+        Target::Stream(_) if method == Method::POST => {
+            return guard::challenge_response(node, tenant, &route, request).await;
+        }
+        Target::Stream(upstream) if method == Method::GET => upstream,
+        _ => return Err(Refusal::MethodNotAllowed(STREAM_METHODS)),
+    };
+    let identity = guard::authenticate(node, tenant, &route, request).await?;
+    let caller = Caller {
+        tenant,
+        identity: identity.as_ref(),
+        params: &params,
+    };
+    let plan = plan_upstream(request, conn, host.as_deref(), upstream, &route, &caller)?;
+    let subject = identity.as_ref().and_then(|i| i.subject.as_deref());
+    let permit = admit(node, tenant, subject)?;
+    let lease = identity.map(|identity| Arc::new(Lease::new(&identity)));
+    if let Some(lease) = &lease {
+        node.leases.register(&tenant.name, lease);
+    }
+    let challenge = tenant.auth.as_ref().and_then(|auth| auth.challenge());
+    let grant = stream::Grant {
+        permit,
+        lease,
+        challenge,
+    };
+    Ok(stream::open(node, route.clone(), plan, grant).await)
 }
 
 /// A CORS preflight, answered from the tenant's rules; 405 when it has none.
@@ -162,23 +197,62 @@ pub struct UpstreamPlan {
     pub headers: HeaderMap,
 }
 
+/// Who is calling, for the upstream URL and header placeholders.
+struct Caller<'a> {
+    tenant: &'a Tenant,
+    identity: Option<&'a Identity>,
+    params: &'a Params,
+}
+
+impl Caller<'_> {
+    /// Owned values of the identity placeholders a template may use.
+    fn identity_values(&self, templates: &[&str]) -> Vec<(String, String)> {
+        let Some(identity) = self.identity else {
+            return Vec::new();
+        };
+        let mut values = Vec::new();
+        if let Some(subject) = &identity.subject {
+            values.push(("subject".to_owned(), subject.clone()));
+        }
+        let names = templates
+            .iter()
+            .flat_map(|t| placeholders(t).unwrap_or_default());
+        for name in names {
+            let Some(claim) = name.strip_prefix("claims.") else {
+                continue;
+            };
+            if let Some(value) = identity.claim_str(claim) {
+                values.push((name.to_owned(), value));
+            }
+        }
+        values
+    }
+}
+
 fn plan_upstream(
     request: &Request<Incoming>,
     conn: &ConnInfo,
     host: Option<&str>,
-    tenant: &Tenant,
+    upstream: &Upstream,
     route: &Route,
-    params: &crate::route::template::Params,
+    caller: &Caller<'_>,
 ) -> Result<UpstreamPlan, Refusal> {
+    let tenant = caller.tenant;
     let query = request.uri().query().unwrap_or("");
     let last_event_id = last_event_id(request.headers(), query, &route.last_event_id_query)?;
     let forwarded_query = forward_query(query, &route.dropped_query_params);
+    let values = caller.identity_values(&upstream.templates());
     let lookup = |name: &str| match name {
         "tenant" => Some(tenant.name.as_str()),
-        other => params.get(other),
+        other => caller.params.get(other).or_else(|| {
+            values
+                .iter()
+                .find(|(n, _)| n == other)
+                .map(|(_, v)| v.as_str())
+        }),
     };
-    let uri = route.upstream.uri(&lookup, &forwarded_query)?;
-    let mut headers = route.upstream.headers(&lookup)?;
+    let uri = upstream.uri(&lookup, &forwarded_query)?;
+    let mut headers = upstream.headers(&lookup)?;
     headers.insert(
         header::ACCEPT,
         HeaderValue::from_static("text/event-stream"),
@@ -187,6 +261,12 @@ fn plan_upstream(
         headers.insert("last-event-id", id);
     }
     add_forwarded(&mut headers, conn, host, &tenant.name);
+    let subject = caller
+        .identity
+        .and_then(|identity| identity.subject.as_deref());
+    if let Some(Ok(subject)) = subject.map(HeaderValue::from_str) {
+        headers.insert("x-sluice-subject", subject);
+    }
     Ok(UpstreamPlan { uri, headers })
 }
 

@@ -20,7 +20,7 @@ const SETTLE: Duration = Duration::from_millis(100);
 pub fn load_file(path: &Path, node: &NodeState, revision: u64) -> Result<Snapshot, ConfigErrors> {
     let config = config::load(path)?;
     let source = format!("file:{}", path.display());
-    let mut snapshot = snapshot::compile(&config, &node.clients, revision, source)?;
+    let mut snapshot = snapshot::compile(&config, node, revision, source)?;
     snapshot.loaded_at_unix = unix_now();
     Ok(snapshot)
 }

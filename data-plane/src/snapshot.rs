@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 
+use crate::auth::{KeyId, TenantAuth};
 use crate::config::{self, OnInvalid};
 use crate::cors::CorsPolicy;
 use crate::error::Refusal;
@@ -72,6 +73,8 @@ pub struct Tenant {
     pub name: String,
     /// Routes sorted by path specificity, then declared order.
     pub routes: Vec<Arc<Route>>,
+    /// Token verification; `None` when every route is public.
+    pub auth: Option<Arc<TenantAuth>>,
     /// Cross-origin rules, when the tenant allows browsers from other origins.
     pub cors: Option<CorsPolicy>,
     /// Stream limits, checked by the node's `Limiter`.
@@ -88,8 +91,10 @@ pub struct Route {
     headers: Vec<(HeaderName, Pattern)>,
     /// No token needed.
     pub public: bool,
-    /// The upstream call.
-    pub upstream: Upstream,
+    /// Scopes a token must all carry.
+    pub scopes: Vec<String>,
+    /// Where the route's answers come from.
+    pub target: Target,
     /// Sent as `retry:` when the stream opens, and the base of failure retries.
     pub retry: Option<Duration>,
     /// Silence after which a `:` comment is written; `None` disables heartbeats.
@@ -106,6 +111,20 @@ pub struct Route {
     pub events: EventRules,
     /// What an invalid event does to the stream.
     pub on_invalid: OnInvalid,
+}
+
+/// A route's source of answers.
+#[derive(Debug)]
+pub enum Target {
+    /// An upstream event stream.
+    Stream(Upstream),
+    /// Static files from a folder (canonical path); the route's last param names the file.
+    Files {
+        /// The folder, canonicalized when the snapshot was compiled.
+        root: std::path::PathBuf,
+        /// The path param holding the file name.
+        param: String,
+    },
 }
 
 /// How a route calls its upstream.
@@ -132,6 +151,13 @@ impl Snapshot {
         }
         let (&index, rest) = self.prefixes.resolve(path)?;
         Some((&self.tenants[index], rest))
+    }
+
+    /// Whether tenant `tenant` still trusts `key`.
+    pub fn has_key(&self, tenant: &str, key: &KeyId) -> bool {
+        self.tenants
+            .iter()
+            .any(|t| t.name == tenant && t.auth.as_ref().is_some_and(|auth| auth.has_key(key)))
     }
 
     /// Whether a route of this tenant and name exists.
@@ -190,6 +216,12 @@ impl Upstream {
         }
         url.parse()
             .map_err(|_| Refusal::BadRequest("the upstream URL could not be built".into()))
+    }
+
+    /// The URL and header templates, to learn which placeholders they use.
+    pub fn templates(&self) -> Vec<&str> {
+        let headers = self.headers.iter().map(|(_, template)| template.as_str());
+        std::iter::once(self.url.as_str()).chain(headers).collect()
     }
 
     /// The route's upstream headers with placeholders filled.

@@ -18,11 +18,12 @@ use tokio::time::{Instant, sleep_until};
 
 use crate::body::{SendError, StreamBody, StreamSender};
 use crate::config::OnInvalid;
+use crate::lease::Lease;
 use crate::limits::Permit;
-use crate::metrics::{InvalidLabels, RouteLabels};
+use crate::metrics::{InvalidLabels, Metrics, RouteLabels};
 use crate::node::NodeState;
 use crate::proxy::UpstreamPlan;
-use crate::snapshot::Route;
+use crate::snapshot::{Route, Target};
 use crate::sse::{self, Frame, Parser};
 
 /// Retry advice sent on upstream failure when the route sets none.
@@ -38,8 +39,24 @@ enum End {
     EventTooLarge,
     RouteRemoved,
     InvalidEvent,
+    TokenExpired,
     Draining,
 }
+
+/// What the request path granted a stream: its slot under the tenant's limits, its token
+/// lease (guarded routes) and the tenant's challenge lead time.
+#[derive(Debug)]
+pub struct Grant {
+    /// The limits slot, held until the stream ends.
+    pub permit: Permit,
+    /// The token lease, when the route is guarded.
+    pub lease: Option<Arc<Lease>>,
+    /// How long before expiry a `challenge` event goes out.
+    pub challenge: Option<Duration>,
+}
+
+/// The challenge event, byte for byte as Zilla sends it, so Zilla clients keep working.
+pub const CHALLENGE_EVENT: &[u8] = b"event: challenge\ndata: {\"method\":\"POST\",\"headers\":{\"content-type\":\"application/x-challenge-response\"}}\n\n";
 
 /// Calls the upstream and answers the client: a stream, a passed-through status, or a `retry:`
 /// stream when the upstream failed.
@@ -47,14 +64,17 @@ pub async fn open(
     node: &Arc<NodeState>,
     route: Arc<Route>,
     plan: UpstreamPlan,
-    permit: Permit,
+    grant: Grant,
 ) -> Response<StreamBody> {
     let labels = route.labels.clone();
     let mut request = Request::new(Empty::<Bytes>::new());
     *request.uri_mut() = plan.uri;
     *request.headers_mut() = plan.headers;
-    let call = route.upstream.client.request(request);
-    let response = match tokio::time::timeout(route.upstream.response_timeout, call).await {
+    let Target::Stream(upstream) = &route.target else {
+        return failure(node, &route, "not_a_stream");
+    };
+    let call = upstream.client.request(request);
+    let response = match tokio::time::timeout(upstream.response_timeout, call).await {
         Err(_) => return failure(node, &route, "timeout"),
         Ok(Err(error)) => {
             tracing::debug!(tenant = %labels.tenant, route = %labels.route, %error, "upstream unreachable");
@@ -64,7 +84,7 @@ pub async fn open(
     };
     match response.status() {
         StatusCode::OK if is_event_stream(response.headers()) => {
-            start(node, route, response.into_body(), permit)
+            start(node, route, response.into_body(), grant)
         }
         StatusCode::OK => failure(node, &route, "bad_content_type"),
         status @ (StatusCode::NO_CONTENT
@@ -125,7 +145,7 @@ fn start(
     node: &Arc<NodeState>,
     route: Arc<Route>,
     upstream: Incoming,
-    permit: Permit,
+    grant: Grant,
 ) -> Response<StreamBody> {
     let max_bytes = route.max_event_size.saturating_mul(4).max(1 << 20);
     let (body, sender) = StreamBody::live(route.buffer, max_bytes);
@@ -135,7 +155,7 @@ fn start(
         // A fresh queue has room for its first entry.
         let _ = sender.send(buf.freeze());
     }
-    let pump = Pump::new(node.clone(), route, sender, permit);
+    let pump = Pump::new(node.clone(), route, sender, grant);
     tokio::spawn(pump.run(upstream));
     event_stream_response(body)
 }
@@ -148,12 +168,12 @@ struct Pump {
     events: Counter,
     bytes: Counter,
     active: Gauge,
-    /// Holds the stream's place under the tenant's limits until the pump ends.
-    _permit: Permit,
+    /// Holds the stream's place under the tenant's limits, and its token lease.
+    grant: Grant,
 }
 
 impl Pump {
-    fn new(node: Arc<NodeState>, route: Arc<Route>, sender: StreamSender, permit: Permit) -> Self {
+    fn new(node: Arc<NodeState>, route: Arc<Route>, sender: StreamSender, grant: Grant) -> Self {
         let m = &node.metrics;
         let labels: &RouteLabels = &route.labels;
         m.streams_opened.get_or_create(labels).inc();
@@ -165,7 +185,7 @@ impl Pump {
             events,
             bytes,
             active,
-            _permit: permit,
+            grant,
             node,
             route,
             sender,
@@ -180,15 +200,30 @@ impl Pump {
         let heartbeat = self.route.heartbeat;
         let mut quiet_until = heartbeat.map(|every| Instant::now() + every);
         let shutdown = self.node.shutdown.clone();
+        let lease = self.grant.lease.clone();
+        let mut deadline = lease.as_ref().map(|lease| lease.deadline());
+        let mut challenge_at = self.challenge_at();
         let end = loop {
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => break End::Draining,
                 () = self.sender.closed() => break End::ClientGone,
                 changed = swaps.changed() => {
-                    if changed.is_err() || !self.node.route_alive(&self.route) {
+                    if changed.is_err() || !self.node.stream_alive(&self.route, lease.as_deref()) {
                         break End::RouteRemoved;
                     }
+                }
+                () = sleep_until(deadline.unwrap_or_else(far_future)), if deadline.is_some() => {
+                    break End::TokenExpired;
+                }
+                () = extended(lease.as_deref()) => {
+                    deadline = lease.as_ref().map(|lease| lease.deadline());
+                    challenge_at = self.challenge_at();
+                }
+                () = sleep_until(challenge_at.unwrap_or_else(far_future)), if challenge_at.is_some() => {
+                    challenge_at = None;
+                    Metrics::tenant(&self.node.metrics.challenges_sent, &self.route.labels.tenant);
+                    if let Err(end) = self.send(Bytes::from_static(CHALLENGE_EVENT)) { break end; }
                 }
                 frame = upstream.frame() => {
                     let Some(Ok(frame)) = frame else {
@@ -214,6 +249,24 @@ impl Pump {
             }
         };
         self.finish(end);
+    }
+
+    /// When the next `challenge` goes out: `challenge` before expiry, for tokens with a
+    /// subject (only those can be refreshed).
+    fn challenge_at(&self) -> Option<Instant> {
+        let lease = self
+            .grant
+            .lease
+            .as_ref()
+            .filter(|lease| lease.subject.is_some())?;
+        let lead = self.grant.challenge?;
+        let deadline = lease.deadline();
+        Some(
+            deadline
+                .checked_sub(lead)
+                .unwrap_or(deadline)
+                .max(Instant::now()),
+        )
     }
 
     /// Encodes parsed frames and queues them as one write.
@@ -320,8 +373,17 @@ impl Pump {
                 );
                 let _ = self.sender.send(buf.freeze());
             }
+            End::TokenExpired => Metrics::tenant(&self.node.metrics.expiries, &labels.tenant),
             End::UpstreamEnded | End::ClientGone | End::RouteRemoved | End::InvalidEvent => {}
         }
+    }
+}
+
+/// Resolves when `lease` is extended; never without one.
+async fn extended(lease: Option<&Lease>) {
+    match lease {
+        Some(lease) => lease.extended.notified().await,
+        None => std::future::pending().await,
     }
 }
 

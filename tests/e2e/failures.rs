@@ -173,13 +173,13 @@ async fn oversized_event_line_ends_the_upstream_response() {
 async fn methods_other_than_get_get_405_with_allow() {
     let upstream = upstream().await;
     let node = TestNode::start(&one_route(&upstream.url("/stream"), "")).await;
-    for method in ["PUT", "DELETE", "PATCH", "HEAD"] {
+    for method in ["PUT", "DELETE", "PATCH", "HEAD", "CONNECT"] {
         let stream = Client::h1(node.addr())
             .await
             .request(method, "/t/acme/events", &[])
             .await;
         assert_eq!(stream.status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
-        assert_eq!(stream.header("allow"), Some("GET"));
+        assert_eq!(stream.header("allow"), Some("GET, POST, OPTIONS"));
     }
     assert!(upstream.requests().is_empty());
 }

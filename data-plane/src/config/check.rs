@@ -519,7 +519,16 @@ impl Checker<'_> {
             }
             self.route_path(&key_path(&path, "path"), route, name, &mut paths);
             self.route_access(&path, tenant_name, tenant, route);
-            self.upstream(&key_path(&path, "upstream"), &route.upstream);
+            match (&route.upstream, &route.files) {
+                (Some(upstream), None) => self.upstream(&key_path(&path, "upstream"), upstream),
+                (None, Some(_)) => {}
+                (Some(_), Some(_)) => {
+                    self.error(&path, "give either `upstream` or `files`, not both");
+                }
+                (None, None) => {
+                    self.error(&path, "give `upstream` (a stream) or `files` (a folder)")
+                }
+            }
             self.events(&key_path(&path, "events"), tenant, route);
             self.stream_settings(&path, route);
         }

@@ -206,7 +206,10 @@ fn resolve_paths(config: &mut Config, base_dir: &Path) {
             resolve_tls(tls);
         }
         for (_, route) in tenant.routes.iter_mut() {
-            if let Some(ca) = &mut route.upstream.ca {
+            if let Some(files) = &mut route.files {
+                *files = base_dir.join(&*files);
+            }
+            if let Some(ca) = route.upstream.as_mut().and_then(|u| u.ca.as_mut()) {
                 *ca = base_dir.join(&*ca);
             }
         }
@@ -397,7 +400,7 @@ tenants:
         assert_eq!(route.last_event_id_query, "lastEventId");
         assert_eq!(route.max_event_size, Size::from_bytes(1_048_576));
         assert_eq!(route.buffer, 64);
-        let upstream = &route.upstream;
+        let upstream = route.upstream.as_ref().expect("a stream route");
         assert_eq!(upstream.url, "http://127.0.0.1:8001/stream/{region}");
         assert_eq!(upstream.version, HttpVersion::Http1);
         assert_eq!(upstream.connect_timeout, Duration::from_secs(5));
@@ -605,7 +608,7 @@ tenants:
         assert_eq!(tenant.tls, Some(pem));
         let route = tenant.routes.get("r").expect("r is declared");
         assert_eq!(
-            route.upstream.ca,
+            route.upstream.as_ref().and_then(|u| u.ca.clone()),
             Some(PathBuf::from("/srv/conf/certs/ca.pem"))
         );
     }
@@ -623,8 +626,9 @@ tenants:
         assert_eq!(route.on_invalid, OnInvalid::Drop);
         assert_eq!(route.heartbeat, Some(Duration::from_secs(15)));
         assert_eq!(route.max_event_size, Size::MIB);
-        assert_eq!(route.upstream.version, HttpVersion::Http1);
-        assert!(route.events.is_empty() && route.upstream.headers.is_empty());
+        let upstream = route.upstream.as_ref().expect("a stream route");
+        assert_eq!(upstream.version, HttpVersion::Http1);
+        assert!(route.events.is_empty() && upstream.headers.is_empty());
     }
 
     #[test]

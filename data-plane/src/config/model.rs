@@ -400,8 +400,14 @@ pub struct Route {
     /// Extra conditions for this route to match. Default: none.
     #[serde(default)]
     pub when: Option<When>,
-    /// The service the events come from. Required.
-    pub upstream: Upstream,
+    /// The service the events come from. Exactly one of `upstream` and `files`.
+    #[serde(default)]
+    pub upstream: Option<Upstream>,
+    /// A folder served as static files (GET and HEAD) instead of an upstream stream: the
+    /// route's path must end in a `{name}` param, whose value (one segment) names the file.
+    /// Relative to the config file.
+    #[serde(default)]
+    pub files: Option<PathBuf>,
     /// Event type → schema reference (`name@N` or `name@latest`, from this tenant's
     /// `schemas`). Key `*` covers every other type, including unnamed (`message`) events.
     /// Default: no validation.

@@ -7,22 +7,25 @@ use std::time::Duration;
 
 use http::header::HeaderName;
 
-use super::{ListenerSpec, Route, Snapshot, Tenant, Upstream, Versions, compile_tls};
+use super::{ListenerSpec, Route, Snapshot, Target, Tenant, Upstream, Versions, compile_tls};
+use crate::auth::TenantAuth;
 use crate::config::{self, Config, ConfigErrors, HttpVersion};
 use crate::cors::CorsPolicy;
 use crate::metrics::RouteLabels;
+use crate::node::NodeState;
 use crate::route::{PathTemplate, Pattern, fill_url, placeholders};
 use crate::tenant::{HostTable, PrefixTable};
 use crate::upstream::{ClientKey, UpstreamClients};
 use crate::validate::{EventRules, SchemaCatalog};
 
-/// Placeholders every upstream URL and header may use besides the route's path params.
+/// Placeholders every upstream URL and header may use besides the route's path params;
+/// guarded routes may also use `{subject}` and `{claims.NAME}`.
 const NODE_PLACEHOLDERS: &[&str] = &["tenant"];
 
 /// Checks and compiles `config`; `revision` and `source` label the result.
 pub fn compile(
     config: &Config,
-    clients: &UpstreamClients,
+    node: &NodeState,
     revision: u64,
     source: String,
 ) -> Result<Snapshot, ConfigErrors> {
@@ -32,7 +35,7 @@ pub fn compile(
     let tenants: Vec<Arc<Tenant>> = config
         .tenants
         .iter()
-        .map(|(name, tenant)| Arc::new(compile_tenant(name, tenant, clients, &mut errors)))
+        .map(|(name, tenant)| Arc::new(compile_tenant(name, tenant, node, &mut errors)))
         .collect();
     let hosts = host_table(config, &mut errors);
     let prefixes = prefix_table(config, &mut errors);
@@ -136,18 +139,15 @@ fn compile_listeners(config: &Config, errors: &mut ConfigErrors) -> Vec<Listener
 fn compile_tenant(
     name: &str,
     tenant: &config::Tenant,
-    clients: &UpstreamClients,
+    node: &NodeState,
     errors: &mut ConfigErrors,
 ) -> Tenant {
-    if tenant.auth.is_some() {
-        // JWT verification lands with the auth work; until then a node must not pretend to
-        // guard a route it cannot check.
-        errors.push(
-            format!("tenants.{name}.auth"),
-            "JWT authentication is not supported by this node yet; use public routes",
-        );
-    }
+    let clients = &node.clients;
     let tenant_path = config::key_path("tenants", name);
+    let auth = tenant.auth.as_ref().and_then(|auth| {
+        let at = format!("{tenant_path}.auth");
+        TenantAuth::compile(name, auth, &node.jwks, &at, errors)
+    });
     let catalog = SchemaCatalog::compile(
         name,
         &tenant.schemas,
@@ -170,6 +170,7 @@ fn compile_tenant(
     Tenant {
         name: name.to_owned(),
         routes,
+        auth,
         cors: tenant.cors.as_ref().map(CorsPolicy::compile),
         limits: tenant.limits.unwrap_or_default(),
     }
@@ -188,9 +189,9 @@ fn compile_route(
         .map_err(|error| errors.push(format!("{path}.path"), error.to_string()))
         .ok();
     let (scheme, headers) = compile_when(route.when.as_ref(), path, errors);
-    let upstream = template
+    let target = template
         .as_ref()
-        .and_then(|template| compile_upstream(&route.upstream, template, clients, path, errors));
+        .and_then(|template| compile_target(route, template, clients, path, errors));
     let mut dropped_query_params = vec![route.last_event_id_query.clone()];
     if let Some(query) = tenant
         .auth
@@ -208,7 +209,8 @@ fn compile_route(
         scheme,
         headers,
         public: route.public,
-        upstream: upstream?,
+        scopes: route.scopes.clone(),
+        target: target?,
         retry: route.retry.map(|d| d.get()),
         heartbeat: route.heartbeat.map(|d| d.get()).filter(|d| !d.is_zero()),
         last_event_id_query: route.last_event_id_query.clone(),
@@ -253,12 +255,16 @@ fn compile_when(
 fn compile_upstream(
     upstream: &config::Upstream,
     template: &PathTemplate,
+    public: bool,
     clients: &UpstreamClients,
     path: &str,
     errors: &mut ConfigErrors,
 ) -> Option<Upstream> {
-    let known =
-        |name: &str| NODE_PLACEHOLDERS.contains(&name) || template.params().any(|p| p == name);
+    let known = |name: &str| {
+        NODE_PLACEHOLDERS.contains(&name)
+            || template.params().any(|p| p == name)
+            || (!public && (name == "subject" || name.starts_with("claims.")))
+    };
     let before = errors.len();
     check_placeholders(
         &upstream.url,
@@ -301,6 +307,46 @@ fn compile_upstream(
         response_timeout: nonzero(upstream.response_timeout.get()),
         client,
     })
+}
+
+fn compile_target(
+    route: &config::Route,
+    template: &PathTemplate,
+    clients: &UpstreamClients,
+    path: &str,
+    errors: &mut ConfigErrors,
+) -> Option<Target> {
+    if let Some(upstream) = &route.upstream {
+        return compile_upstream(upstream, template, route.public, clients, path, errors)
+            .map(Target::Stream);
+    }
+    let folder = route.files.as_ref()?;
+    let at = format!("{path}.files");
+    let Some(param) = template
+        .params()
+        .last()
+        .filter(|p| route.path.ends_with(&format!("{{{p}}}")))
+    else {
+        errors.push(
+            format!("{path}.path"),
+            "a files route's path must end in a {name} param",
+        );
+        return None;
+    };
+    match std::fs::canonicalize(folder) {
+        Ok(root) if root.is_dir() => Some(Target::Files {
+            root,
+            param: param.to_owned(),
+        }),
+        Ok(_) => {
+            errors.push(at, format!("{} is not a folder", folder.display()));
+            None
+        }
+        Err(error) => {
+            errors.push(at, format!("{}: {error}", folder.display()));
+            None
+        }
+    }
 }
 
 fn nonzero(duration: Duration) -> Duration {
