@@ -114,7 +114,15 @@ pub async fn challenge_response(
         let error = AuthError::Invalid(crate::auth::InvalidReason::BadClaimType);
         return Err(refusal(node, tenant, Some(auth), route, error));
     }
-    let extended = node.leases.refresh(&tenant.name, &identity);
+    let extended = node.leases.refresh(&tenant.name, &identity).map_err(|_| {
+        refusal(
+            node,
+            tenant,
+            Some(auth),
+            route,
+            AuthError::InsufficientScope,
+        )
+    })?;
     for _ in 0..extended {
         Metrics::tenant(&node.metrics.refreshes, &tenant.name);
     }

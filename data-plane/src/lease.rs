@@ -70,10 +70,13 @@ pub fn instant_of(unix: u64) -> Instant {
     Instant::now() + Duration::from_secs(unix).saturating_sub(now)
 }
 
+/// Tenant and subject.
+type SubjectKey = (String, String);
+
 /// The node's registry of refreshable leases, by tenant and subject.
 #[derive(Debug, Default)]
 pub struct Leases {
-    by_subject: Mutex<HashMap<(String, String), Vec<Weak<Lease>>>>,
+    by_subject: Mutex<HashMap<SubjectKey, Vec<Weak<Lease>>>>,
 }
 
 impl Leases {
@@ -91,23 +94,32 @@ impl Leases {
         entry.push(Arc::downgrade(lease));
     }
 
-    /// Extends every open stream of `tenant` and the identity's subject whose scopes the
-    /// identity covers, to the identity's expiry. Returns how many were extended.
-    pub fn refresh(&self, tenant: &str, identity: &Identity) -> usize {
+    /// Extends every open stream of `tenant` and the identity's subject to the identity's
+    /// expiry, all or none: when the identity lacks a scope some stream was opened with,
+    /// nothing is extended and `Err` says so. Returns how many streams were extended.
+    pub fn refresh(&self, tenant: &str, identity: &Identity) -> Result<usize, NarrowerScopes> {
         let Some(subject) = &identity.subject else {
-            return 0;
+            return Ok(0);
         };
         let mut map = self
             .by_subject
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let Some(entry) = map.get_mut(&(tenant.to_owned(), subject.clone())) else {
-            return 0;
+            return Ok(0);
         };
         entry.retain(|weak| weak.strong_count() > 0);
-        let live = entry.iter().filter_map(Weak::upgrade);
-        live.filter(|lease| identity.covers(&lease.scopes))
+        let live: Vec<Arc<Lease>> = entry.iter().filter_map(Weak::upgrade).collect();
+        if live.iter().any(|lease| !identity.covers(&lease.scopes)) {
+            return Err(NarrowerScopes);
+        }
+        Ok(live
+            .iter()
             .filter(|lease| lease.extend_to(identity.expires_at))
-            .count()
+            .count())
     }
 }
+
+/// A refresh token lacks a scope an open stream of its subject was opened with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NarrowerScopes;

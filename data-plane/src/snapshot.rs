@@ -117,7 +117,7 @@ pub struct Route {
 #[derive(Debug)]
 pub enum Target {
     /// An upstream event stream.
-    Stream(Upstream),
+    Stream(Box<Upstream>),
     /// Static files from a folder (canonical path); the route's last param names the file.
     Files {
         /// The folder, canonicalized when the snapshot was compiled.

@@ -164,3 +164,87 @@ async fn curl_streams_events_as_produced_over_http1_and_h2_with_tls_and_sigterm_
     );
     demo.terminate();
 }
+
+#[tokio::test]
+async fn c35_tokens_in_the_query_never_reach_the_logs_even_at_trace() {
+    use sluice_data_plane::auth::{Alg, mint};
+    let (pem, jwk) = mint::generate_key_pair(Alg::Es256).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = |exp: u64| serde_json::json!({"iss": "https://idp", "aud": "sse", "sub": "u", "exp": exp, "scope": "read"});
+    let valid = mint::mint(&pem, "ES256", jwk["kid"].as_str(), &claims(now + 600)).unwrap();
+    let expired = mint::mint(&pem, "ES256", jwk["kid"].as_str(), &claims(now - 600)).unwrap();
+
+    let upstream = crate::support::upstream().await;
+    upstream.respond(|_| sluice_demo_upstream::scripted::Reply::sse().chunk("data: 1\n\n"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "version: 1\nlisteners:\n  - address: 127.0.0.1:0\ntenants:\n  acme:\n    path_prefix: /t/acme\n    auth:\n      \
+         issuer: https://idp\n      audiences: [sse]\n      keys: [{jwk}]\n      credentials: {{ query: access_token }}\n    \
+         routes:\n      events:\n        path: /events\n        scopes: [read]\n        upstream:\n          url: {}\n",
+        upstream.url("/s")
+    );
+    let path = dir.path().join("sluice.yaml");
+    std::fs::write(&path, config).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args([
+            "--log-format",
+            "json",
+            "data-plane",
+            "--config",
+            path.to_str().unwrap(),
+        ])
+        .env("RUST_LOG", "trace")
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut logs = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let addr = loop {
+        let line = tokio::time::timeout(GUARD, logs.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        seen.push(line.clone());
+        let entry: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        if entry["fields"]["message"] == "listening" {
+            break entry["fields"]["addr"].as_str().unwrap().to_owned();
+        }
+    };
+    for (token, status) in [(&valid, "200"), (&expired, "401")] {
+        let url = format!("http://{addr}/t/acme/events?topic=x&access_token={token}");
+        let out = Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", &url])
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), status);
+    }
+    let requests = upstream.requests();
+    assert_eq!(
+        requests[0].uri.path_and_query().unwrap().as_str(),
+        "/s?topic=x"
+    );
+    let pid = child.id().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    while let Ok(Some(line)) = tokio::time::timeout(GUARD, logs.next_line()).await.unwrap() {
+        seen.push(line);
+    }
+    assert!(seen.len() > 5, "trace logging was on: {} lines", seen.len());
+    for line in &seen {
+        for token in [&valid, &expired] {
+            let signature = token.rsplit('.').next().unwrap();
+            assert!(
+                !line.contains(signature),
+                "a token reached the logs: {line}"
+            );
+        }
+    }
+}

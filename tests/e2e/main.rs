@@ -5,6 +5,7 @@
 mod support;
 
 mod admin;
+mod auth;
 mod curl;
 mod delivery;
 mod failures;

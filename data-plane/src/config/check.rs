@@ -685,29 +685,7 @@ fn upstream_url_problem(url: &str) -> Result<(), String> {
 
 /// `text` with each `{name}` replaced by a sample value, to check the shape around it.
 fn fill_placeholders(text: &str) -> Result<String, String> {
-    let mut filled = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(open) = rest.find(['{', '}']) {
-        filled.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        let close = match rest[open..].starts_with('{') {
-            true => after.find('}'),
-            false => None,
-        };
-        let Some(close) = close else {
-            return Err(format!("`{text}` has an unmatched brace"));
-        };
-        let name = &after[..close];
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            return Err(format!(
-                "`{{{name}}}` in `{text}` is not a placeholder name"
-            ));
-        }
-        filled.push('x');
-        rest = &after[close + 1..];
-    }
-    filled.push_str(rest);
-    Ok(filled)
+    crate::route::fill(text, |_| Some("x")).map_err(|error| format!("`{text}`: {error}"))
 }
 
 /// Why `reference` does not name a schema version of `tenant`, if it does not.
@@ -1044,10 +1022,14 @@ mod tests {
                 "/relative/{id}",
                 "`/relative/{id}` must start with http:// or https://",
             ),
-            ("http://u/{id", "`http://u/{id` has an unmatched brace"),
+            (
+                "http://u/{id",
+                "`http://u/{id`: unbalanced brace at byte 9 of the template",
+            ),
             (
                 "http://u/{}",
-                "`{}` in `http://u/{}` is not a placeholder name",
+                "`http://u/{}`: bad placeholder name '': use dot-separated names such as \
+                 'claims.group'",
             ),
             (
                 "http://u/a b",

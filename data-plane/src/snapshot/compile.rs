@@ -318,7 +318,7 @@ fn compile_target(
 ) -> Option<Target> {
     if let Some(upstream) = &route.upstream {
         return compile_upstream(upstream, template, route.public, clients, path, errors)
-            .map(Target::Stream);
+            .map(|upstream| Target::Stream(Box::new(upstream)));
     }
     let folder = route.files.as_ref()?;
     let at = format!("{path}.files");
