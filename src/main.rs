@@ -42,6 +42,8 @@ enum Command {
         /// The file to check.
         file: PathBuf,
     },
+    /// Mint a test JWT signed with a private key (PKCS#8 PEM), printed on stdout.
+    Token(TokenArgs),
     /// Run the demo SSE upstream (`GET /stream/{name}`, `GET /events`, `POST /publish/{name}`).
     DemoUpstream {
         /// Address to listen on.
@@ -92,6 +94,34 @@ struct DataPlaneArgs {
     cache_dir: PathBuf,
 }
 
+#[derive(Debug, clap::Args)]
+struct TokenArgs {
+    /// The private key (PKCS#8 PEM).
+    #[arg(long)]
+    key: PathBuf,
+    /// Signing algorithm: RS256/384/512, PS256/384/512, ES256, ES384 or EdDSA.
+    #[arg(long, default_value = "RS256")]
+    alg: String,
+    /// The key id (`kid` header).
+    #[arg(long)]
+    kid: Option<String>,
+    /// Subject (`sub`).
+    #[arg(long)]
+    sub: String,
+    /// Scopes, space-separated (`scope`).
+    #[arg(long, default_value = "")]
+    scope: String,
+    /// Issuer (`iss`).
+    #[arg(long, default_value = "https://auth.example.com")]
+    iss: String,
+    /// Audience (`aud`).
+    #[arg(long, default_value = "https://api.example.com")]
+    aud: String,
+    /// Lifetime from now, e.g. `30s`, `1h`.
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    exp: Duration,
+}
+
 fn parse_duration(text: &str) -> Result<Duration, String> {
     sluice_data_plane::config::parse_duration(text).map_err(|e| e.to_string())
 }
@@ -126,6 +156,7 @@ async fn run(command: Command) -> ExitCode {
     match command {
         Command::DataPlane(args) => data_plane(args).await,
         Command::Validate { file } => validate(&file),
+        Command::Token(args) => token(args),
         Command::DemoUpstream { listen, interval } => demo_upstream(listen, interval).await,
     }
 }
@@ -201,6 +232,37 @@ fn validate(file: &std::path::Path) -> ExitCode {
         Err(errors) => {
             eprintln!("{}: {} error(s)", file.display(), errors.0.len());
             eprintln!("{errors}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn token(args: TokenArgs) -> ExitCode {
+    let pem = match std::fs::read_to_string(&args.key) {
+        Ok(pem) => pem,
+        Err(error) => {
+            eprintln!("{}: {error}", args.key.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let claims = serde_json::json!({
+        "iss": args.iss,
+        "aud": args.aud,
+        "sub": args.sub,
+        "scope": args.scope,
+        "iat": now,
+        "exp": now + args.exp.as_secs(),
+    });
+    match sluice_data_plane::auth::mint::mint(&pem, &args.alg, args.kid.as_deref(), &claims) {
+        Ok(token) => {
+            println!("{token}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("cannot mint a token: {error}");
             ExitCode::FAILURE
         }
     }

@@ -248,3 +248,80 @@ async fn c35_tokens_in_the_query_never_reach_the_logs_even_at_trace() {
         }
     }
 }
+
+#[tokio::test]
+async fn validate_exits_0_on_a_good_file_and_1_with_every_error_on_a_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.yaml");
+    std::fs::write(&good, crate::support::one_route("http://127.0.0.1:1/s", "")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("validate")
+        .arg(&good)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("valid (1 tenants, 1 routes)"));
+
+    let bad = dir.path().join("bad.yaml");
+    let text =
+        crate::support::one_route("ftp://nowhere/s", "        buffer: 0\n        retry: soon");
+    std::fs::write(&bad, text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("validate")
+        .arg(&bad)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("tenants.acme.routes.events.retry"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn token_mints_a_jwt_the_node_accepts() {
+    use sluice_data_plane::auth::{Alg, mint};
+    let (pem, jwk) = mint::generate_key_pair(Alg::Rs256).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key.pem");
+    std::fs::write(&key, &pem).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args([
+            "token",
+            "--sub",
+            "ada",
+            "--scope",
+            "read write",
+            "--exp",
+            "30s",
+            "--key",
+        ])
+        .arg(&key)
+        .args(["--kid", jwk["kid"].as_str().unwrap()])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap();
+    let config: sluice_data_plane::config::Auth = serde_json::from_value(serde_json::json!({
+        "issuer": "https://auth.example.com",
+        "audiences": ["https://api.example.com"],
+        "keys": [jwk],
+    }))
+    .unwrap();
+    let mut errors = sluice_data_plane::config::ConfigErrors::new();
+    let jwks = sluice_data_plane::auth::JwksCache::default();
+    let auth =
+        sluice_data_plane::auth::TenantAuth::compile("t", &config, &jwks, "auth", &mut errors)
+            .unwrap();
+    let identity = auth.verify(token.trim()).await.unwrap();
+    assert_eq!(identity.subject.as_deref(), Some("ada"));
+    assert_eq!(identity.scopes, ["read", "write"]);
+}
