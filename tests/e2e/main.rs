@@ -9,6 +9,7 @@ mod auth;
 mod curl;
 mod delivery;
 mod failures;
+mod files;
 mod paths;
 mod policy;
 mod reload;
