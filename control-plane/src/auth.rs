@@ -55,6 +55,15 @@ impl Caller {
     }
 }
 
+impl From<Caller> for crate::store::Actor {
+    fn from(caller: Caller) -> Self {
+        Self {
+            name: caller.name,
+            tenant: caller.tenant,
+        }
+    }
+}
+
 /// The admin behind `token`, if it is one.
 pub async fn admin(store: &Store, token: &str) -> Result<Option<Caller>, StoreError> {
     let mut tx = store.read().await?;

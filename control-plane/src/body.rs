@@ -73,8 +73,8 @@ mod tests {
 
     #[test]
     fn non_objects_and_bad_json_are_told_apart() {
-        assert_eq!(parse_object(b"[1]"), Err(BodyError::NotAnObject));
-        assert_eq!(parse_object(b" 3"), Err(BodyError::NotAnObject));
+        assert!(matches!(parse_object(b"[1]"), Err(BodyError::NotAnObject)));
+        assert!(matches!(parse_object(b" 3"), Err(BodyError::NotAnObject)));
         assert!(matches!(parse_object(b"{"), Err(BodyError::Malformed(_))));
     }
 

@@ -98,6 +98,7 @@ pub async fn start(
         Some((cert, key)) => Some(Identity::from_pem(read(cert).await?, read(key).await?)),
         None => None,
     };
+    let grpc_server = crate::grpc::server(identity)?;
     let store = Store::open(options.database_url.as_deref(), &options.data_dir).await?;
     let generated_admin_token = tokens::bootstrap(&store, options.admin_token.as_deref()).await?;
     let http_addr = local_addr(&http_listener)?;
@@ -114,13 +115,10 @@ pub async fn start(
     let http =
         axum::serve(http_listener, app).with_graceful_shutdown(stop.clone().cancelled_owned());
     let http = tokio::spawn(async move { http.await });
-    let grpc = tokio::spawn(crate::grpc::serve(
-        grpc_listener,
-        store.clone(),
-        identity,
-        stop,
-    ));
-    tracing::info!(%http_addr, %grpc_addr, revision = store.current().revision, "control plane listening");
+    let grpc = crate::grpc::serve(grpc_server, grpc_listener, store.clone(), stop);
+    let grpc = tokio::spawn(grpc);
+    let revision = store.current().revision;
+    tracing::info!(%http_addr, %grpc_addr, revision, "control plane listening");
 
     let closing = store.clone();
     let task = tokio::spawn(async move {

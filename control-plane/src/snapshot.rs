@@ -8,8 +8,9 @@ mod render;
 use std::path::Path;
 
 use sluice_data_plane::config::{ConfigError, ConfigErrors};
-use sluice_data_plane::upstream::UpstreamClients;
+use sluice_data_plane::node::NodeState;
 
+use crate::body::Fields;
 use crate::store::FieldError;
 pub use path::Segment;
 pub(crate) use render::{TenantRows, render};
@@ -36,26 +37,50 @@ pub enum Target {
 pub(crate) fn validate(
     text: &str,
     base_dir: &Path,
-    clients: &UpstreamClients,
+    node: &NodeState,
     revision: u64,
 ) -> Result<(), ConfigErrors> {
     let config = sluice_data_plane::config::parse(text, base_dir, &|_| None)?;
     let source = "control-plane".to_owned();
-    sluice_data_plane::snapshot::compile(&config, clients, revision, source).map(|_| ())
+    sluice_data_plane::snapshot::compile(&config, node, revision, source).map(|_| ())
 }
 
-/// Problems the rendering itself finds before a node would: keys kept for a tenant that has
-/// no `auth` block (they would silently vanish from the snapshot otherwise).
-pub(crate) fn pre_check(tenants: &[TenantRows]) -> ConfigErrors {
-    let mut errors = ConfigErrors::new();
-    for tenant in tenants {
-        if !tenant.keys.is_empty() && !tenant.fields.contains_key("auth") {
-            let message = "the tenant has signing keys but no `auth` settings: add `auth` or \
-                           delete the keys";
-            errors.push(format!("tenants.{}.auth", tenant.name), message);
+/// Checks one JWK as the node checks a tenant's keys, even while its tenant has no `auth`
+/// block (its keys are then kept but not in the snapshot): the key goes into a probe config
+/// of its own. Errors are placed in the JWK body.
+pub(crate) fn check_jwk(jwk: &Fields) -> Result<(), Vec<FieldError>> {
+    let mut probe = TenantRows::new("probe");
+    probe
+        .fields
+        .insert("path_prefix".into(), crate::body::raw("/probe"));
+    let auth = serde_json::json!({ "issuer": "probe", "audiences": ["probe"] });
+    probe.fields.insert("auth".into(), crate::body::raw(&auth));
+    probe.keys.push((String::new(), crate::body::raw(jwk)));
+    let text = render(std::slice::from_ref(&probe));
+    match sluice_data_plane::config::parse(&text, Path::new("/"), &|_| None) {
+        Ok(_) => Ok(()),
+        Err(errors) => {
+            let target = Target::Key("probe".into(), String::new());
+            Err(field_errors(errors, &[probe], &target))
         }
     }
-    errors
+}
+
+/// Hides from a tenant admin of `own` the errors placed in other tenants' settings (a host or
+/// prefix that clashes with another tenant's): it learns of the clash, not of the tenant.
+pub(crate) fn redact(errors: &mut [FieldError], own: &str) {
+    for error in errors {
+        let Some(config_path) = &error.config_path else {
+            continue;
+        };
+        let segments = path::parse(config_path);
+        let in_own = matches!(segments.as_slice(), [Segment::Key(t), Segment::Key(name), ..]
+            if t == "tenants" && name == own);
+        if !in_own {
+            error.config_path = None;
+            error.message = "the change conflicts with another tenant's settings".to_owned();
+        }
+    }
 }
 
 /// Where a target's body sits in the config.
@@ -238,12 +263,35 @@ mod tests {
     }
 
     #[test]
-    fn keys_without_auth_are_reported_on_the_tenant() {
-        let found = pre_check(&[tenant_with_key()]);
-        assert_eq!(found.len(), 1);
-        assert_eq!(
-            found.iter().next().map(|e| e.path.as_str()),
-            Some("tenants.acme.auth")
+    fn tenant_admins_see_clashes_without_other_tenants_names() {
+        let mut placed = field_errors(
+            errors(&["tenants.beta.hosts[0]", "tenants.acme.routes.r.public"]),
+            &[],
+            &Target::Tenant("acme".into()),
         );
+        redact(&mut placed, "acme");
+        assert_eq!(placed[0].config_path, None);
+        assert_eq!(
+            placed[0].message,
+            "the change conflicts with another tenant's settings"
+        );
+        assert_eq!(
+            placed[1].config_path.as_deref(),
+            Some("tenants.acme.routes.r.public")
+        );
+        assert_eq!(placed[1].message, "bad");
+    }
+
+    #[test]
+    fn a_jwk_is_checked_without_its_tenant_having_auth() {
+        let good = crate::body::parse_object(
+            br#"{"kid":"k1","kty":"OKP","crv":"Ed25519","alg":"EdDSA","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#,
+        )
+        .unwrap();
+        assert_eq!(check_jwk(&good), Ok(()));
+        let bad = crate::body::parse_object(br#"{"kid":"k1","kty":"oct","alg":"HS256"}"#).unwrap();
+        let errors = check_jwk(&bad).unwrap_err();
+        assert!(!errors.is_empty());
+        assert!(errors.iter().all(|e| e.config_path.is_none()), "{errors:?}");
     }
 }

@@ -103,11 +103,7 @@ pub async fn read_node(
     caller.check_global()?;
     let current = state.store.current().revision;
     let mut tx = state.store.read().await?;
-    let record = nodes::all(&mut tx)
-        .await?
-        .into_iter()
-        .find(|node| node.id == id)
-        .ok_or_else(|| ApiError::NotFound(format!("node `{id}`")))?;
+    let record = nodes::get(&mut tx, &id).await?;
     Ok(Json(Node::new(record, current)))
 }
 

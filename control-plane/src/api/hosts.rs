@@ -42,7 +42,7 @@ pub async fn create(
     let fields = body::parse_object(&body)?;
     only_fields(&fields, &["host"])?;
     let host = string_field(&fields, "host")?;
-    let mut change = state.store.change(Actor(caller.name)).await?;
+    let mut change = state.store.change(Actor::from(caller)).await?;
     hosts::add(change.tx(), &tenant, &host).await?;
     let summary = format!("add host {host} to tenant {tenant}");
     change
@@ -80,7 +80,7 @@ pub async fn delete(
     Path((tenant, host)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     caller.check_tenant(&tenant)?;
-    let mut change = state.store.change(Actor(caller.name)).await?;
+    let mut change = state.store.change(Actor::from(caller)).await?;
     hosts::remove(change.tx(), &tenant, &host).await?;
     let summary = format!("remove host {host} from tenant {tenant}");
     change

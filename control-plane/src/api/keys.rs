@@ -1,5 +1,7 @@
 //! `/api/v1/tenants/{t}/keys`: a tenant's public signing keys as JWKs (RFC 7517), named by
-//! `kid`. The snapshot lists them as the tenant's `auth.keys`.
+//! `kid`. The snapshot lists them as the tenant's `auth.keys`; a tenant without `auth` keeps
+//! its keys (checked all the same) out of the snapshot until it gets one, so keys can be
+//! added before the `auth` block that needs them.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -10,6 +12,7 @@ use super::extract::{PageQuery, entity, if_match, page_body};
 use super::{ApiError, AppState, string_field};
 use crate::auth::Caller;
 use crate::body::{self, Fields};
+use crate::snapshot::check_jwk;
 use crate::store::{Actor, Target, keys};
 
 /// `GET /tenants/{t}/keys`: the JWKs.
@@ -35,7 +38,8 @@ pub async fn create(
     caller.check_tenant(&tenant)?;
     let fields = body::parse_object(&body)?;
     let kid = kid(&fields)?;
-    let mut change = state.store.change(Actor(caller.name)).await?;
+    check_jwk(&fields).map_err(ApiError::Invalid)?;
+    let mut change = state.store.change(Actor::from(caller)).await?;
     let version = keys::create(change.tx(), &tenant, &kid, &fields).await?;
     let summary = format!("add key {kid} to tenant {tenant}");
     let target = Target::Key(tenant.clone(), kid.clone());
@@ -82,7 +86,8 @@ pub async fn update(
     if self::kid(&fields)? != kid {
         return Err(ApiError::invalid("/kid", "the `kid` must match the URL"));
     }
-    let mut change = state.store.change(Actor(caller.name)).await?;
+    check_jwk(&fields).map_err(ApiError::Invalid)?;
+    let mut change = state.store.change(Actor::from(caller)).await?;
     let expected = if_match(&headers);
     let version = keys::update(change.tx(), &tenant, &kid, &fields, expected.as_ref()).await?;
     let summary = format!("update key {kid} of tenant {tenant}");
@@ -99,7 +104,7 @@ pub async fn delete(
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     caller.check_tenant(&tenant)?;
-    let mut change = state.store.change(Actor(caller.name)).await?;
+    let mut change = state.store.change(Actor::from(caller)).await?;
     keys::delete(change.tx(), &tenant, &kid, if_match(&headers).as_ref()).await?;
     let summary = format!("remove key {kid} from tenant {tenant}");
     change

@@ -68,7 +68,10 @@ fn operation(endpoint: &Endpoint) -> Value {
 
 fn parameters(endpoint: &Endpoint) -> Vec<Value> {
     let mut parameters: Vec<Value> = path_parameters(endpoint.path)
-        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+        .map(|name| {
+            let schema = json!({ "type": "string" });
+            json!({ "name": name, "in": "path", "required": true, "schema": schema })
+        })
         .collect();
     if endpoint.paged {
         parameters.push(json!({

@@ -56,7 +56,10 @@ pub fn schemas() -> Value {
             "required": ["schema"],
             "properties": {
                 "schema": { "description": "A JSON Schema" },
-                "version": { "type": "integer", "description": "The number expected; 409 if taken" },
+                "version": {
+                    "type": "integer",
+                    "description": "The number expected; 409 if another took it",
+                },
             },
         },
         "Route": {
@@ -108,18 +111,27 @@ pub fn schemas() -> Value {
         },
         "TenantPage": page(json!({
             "type": "object",
-            "properties": { "name": string, "version": { "type": "integer" }, "tenant": schema_ref("Tenant") },
+            "properties": {
+                "name": string, "version": { "type": "integer" }, "tenant": schema_ref("Tenant"),
+            },
         })),
         "RoutePage": page(json!({
             "type": "object",
-            "properties": { "name": string, "version": { "type": "integer" }, "route": schema_ref("Route") },
+            "properties": {
+                "name": string, "version": { "type": "integer" }, "route": schema_ref("Route"),
+            },
         })),
         "HostPage": page(schema_ref("Host")),
         "JwkPage": page(schema_ref("Jwk")),
         "SchemaPage": page(schema_ref("SchemaSummary")),
         "SchemaVersionPage": page(schema_ref("SchemaVersion")),
         "TokenPage": page(schema_ref("Token")),
-        "NodePage": page(schema_ref("Node")),
+        "NodePage": {
+            "allOf": [
+                page(schema_ref("Node")),
+                { "type": "object", "properties": { "current_revision": { "type": "integer" } } },
+            ],
+        },
         "RevisionPage": page(schema_ref("Revision")),
     })
 }
@@ -138,7 +150,11 @@ fn with_name(base: &str) -> Value {
     json!({
         "allOf": [
             schema_ref(base),
-            { "type": "object", "required": ["name"], "properties": { "name": { "type": "string" } } },
+            {
+                "type": "object",
+                "required": ["name"],
+                "properties": { "name": { "type": "string" } },
+            },
         ],
     })
 }

@@ -46,6 +46,13 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
+/// A per-node gauge: name, help, and its value for a node given the revision in force.
+type NodeGauge = (
+    &'static str,
+    &'static str,
+    fn(&NodeRecord, u64) -> Option<i64>,
+);
+
 /// The exposition text for revision `current` and `fleet`.
 fn render(current: u64, fleet: &[NodeRecord]) -> String {
     let mut out = String::new();
@@ -55,7 +62,7 @@ fn render(current: u64, fleet: &[NodeRecord]) -> String {
         "The config revision in force.",
     );
     let _ = writeln!(out, "sluice_control_plane_revision {current}");
-    let per_node: [(&str, &str, fn(&NodeRecord, u64) -> Option<i64>); 5] = [
+    let per_node: [NodeGauge; 5] = [
         (
             "sluice_node_applied_revision",
             "The revision each node serves.",

@@ -49,7 +49,7 @@ pub async fn create(
     caller.check_tenant(&tenant)?;
     let mut fields = body::parse_object(&body)?;
     let name = take_name(&mut fields, None)?;
-    let mut change = state.store.change(Actor(caller.name)).await?;
+    let mut change = state.store.change(Actor::from(caller)).await?;
     let version = routes::create(change.tx(), &tenant, &name, &fields).await?;
     let summary = format!("create route {tenant}/{name}");
     let target = Target::Route(tenant.clone(), name.clone());
@@ -91,7 +91,7 @@ pub async fn update(
     caller.check_tenant(&tenant)?;
     let mut fields = body::parse_object(&body)?;
     take_name(&mut fields, Some(&name))?;
-    let mut change = state.store.change(Actor(caller.name)).await?;
+    let mut change = state.store.change(Actor::from(caller)).await?;
     let expected = if_match(&headers);
     let version = routes::update(change.tx(), &tenant, &name, &fields, expected.as_ref()).await?;
     let summary = format!("update route {tenant}/{name}");
@@ -108,7 +108,7 @@ pub async fn delete(
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     caller.check_tenant(&tenant)?;
-    let mut change = state.store.change(Actor(caller.name)).await?;
+    let mut change = state.store.change(Actor::from(caller)).await?;
     routes::delete(change.tx(), &tenant, &name, if_match(&headers).as_ref()).await?;
     let summary = format!("delete route {tenant}/{name}");
     change

@@ -50,7 +50,7 @@ pub async fn delete(
     Path((tenant, name)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     caller.check_tenant(&tenant)?;
-    let mut change = state.store.change(Actor(caller.name)).await?;
+    let mut change = state.store.change(Actor::from(caller)).await?;
     schemas::delete(change.tx(), &tenant, &name).await?;
     let summary = format!("delete schema {tenant}/{name}");
     change
@@ -98,7 +98,7 @@ pub async fn create_version(
         ),
     };
     check_schema_name(&name)?;
-    let mut change = state.store.change(Actor(caller.name)).await?;
+    let mut change = state.store.change(Actor::from(caller)).await?;
     let version = schemas::add_version(change.tx(), &tenant, &name, schema, expected).await?;
     let summary = format!("add version {version} of schema {tenant}/{name}");
     let target = Target::SchemaVersion(tenant.clone(), name.clone(), version);

@@ -48,7 +48,7 @@ pub async fn create(
     let name = take_name(&mut fields, None)?;
     let hosts = take_hosts(&mut fields)?;
     reject_owned(&fields, &name)?;
-    let mut change = state.store.change(Actor(caller.name)).await?;
+    let mut change = state.store.change(Actor::from(caller)).await?;
     let version = tenants::create(change.tx(), &name, &fields, &hosts).await?;
     let summary = format!("create tenant {name}");
     change
@@ -99,7 +99,7 @@ pub async fn update(
     take_name(&mut fields, Some(&name))?;
     let hosts = take_hosts(&mut fields)?;
     reject_owned(&fields, &name)?;
-    let mut change = state.store.change(Actor(caller.name)).await?;
+    let mut change = state.store.change(Actor::from(caller)).await?;
     let expected = if_match(&headers);
     let version = tenants::update(change.tx(), &name, &fields, &hosts, expected.as_ref()).await?;
     let summary = format!("update tenant {name}");
@@ -128,7 +128,7 @@ pub async fn delete(
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     caller.check_global()?;
-    let mut change = state.store.change(Actor(caller.name)).await?;
+    let mut change = state.store.change(Actor::from(caller)).await?;
     tenants::delete(change.tx(), &name, if_match(&headers).as_ref()).await?;
     let summary = format!("delete tenant {name}");
     change

@@ -77,27 +77,32 @@ impl ConfigDiscovery for ConfigService {
     }
 }
 
-/// Serves the config and health services on `listener` until `shutdown`, with TLS when a
-/// PEM certificate chain and key are given.
+/// The gRPC server, with TLS when a PEM certificate chain and key are given. Built before
+/// serving so a bad certificate stops the start instead of a background task.
+pub fn server(tls: Option<Identity>) -> Result<Server, tonic::transport::Error> {
+    let builder = Server::builder()
+        // Finds nodes that vanished without closing their stream.
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)));
+    match tls {
+        Some(identity) => builder.tls_config(ServerTlsConfig::new().identity(identity)),
+        None => Ok(builder),
+    }
+}
+
+/// Serves the config and health services on `listener` until `shutdown`.
 pub async fn serve(
+    mut server: Server,
     listener: TcpListener,
     store: Store,
-    tls: Option<Identity>,
     shutdown: CancellationToken,
 ) -> Result<(), tonic::transport::Error> {
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_serving::<ConfigDiscoveryServer<ConfigService>>()
         .await;
-    let mut builder = Server::builder()
-        // Finds nodes that vanished without closing their stream.
-        .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        .http2_keepalive_timeout(Some(Duration::from_secs(10)));
-    if let Some(identity) = tls {
-        builder = builder.tls_config(ServerTlsConfig::new().identity(identity))?;
-    }
     let service = ConfigService::new(store, shutdown.clone());
-    builder
+    server
         .add_service(health_service)
         .add_service(ConfigDiscoveryServer::new(service))
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown.cancelled_owned())

@@ -7,6 +7,9 @@ use serde_json::value::RawValue;
 
 use crate::body::{self, Fields};
 
+/// `(version, JSON Schema)` of one schema, versions ascending.
+pub(crate) type Versions = Vec<(i64, Box<RawValue>)>;
+
 /// One tenant as stored: its settings and the rows of its sub-resources, in creation order.
 #[derive(Debug, Clone)]
 pub(crate) struct TenantRows {
@@ -16,8 +19,8 @@ pub(crate) struct TenantRows {
     pub hosts: Vec<String>,
     /// `(kid, JWK)`.
     pub keys: Vec<(String, Box<RawValue>)>,
-    /// `(name, [(version, JSON Schema)])`, versions ascending.
-    pub schemas: Vec<(String, Vec<(i64, Box<RawValue>)>)>,
+    /// `(name, versions)`.
+    pub schemas: Vec<(String, Versions)>,
     /// `(name, route)`.
     pub routes: Vec<(String, Box<RawValue>)>,
 }
@@ -46,7 +49,7 @@ pub(crate) fn render(tenants: &[TenantRows]) -> String {
 struct Doc<'a>(&'a [TenantRows]);
 struct Tenants<'a>(&'a [TenantRows]);
 struct Tenant<'a>(&'a TenantRows);
-struct Schemas<'a>(&'a [(String, Vec<(i64, Box<RawValue>)>)]);
+struct Schemas<'a>(&'a [(String, Versions)]);
 struct Routes<'a>(&'a [(String, Box<RawValue>)]);
 struct Version<'a>(i64, &'a RawValue);
 
@@ -94,7 +97,8 @@ impl Serialize for Tenant<'_> {
 }
 
 /// The tenant's `auth` block with its stored keys as `keys`. A block that is not an object
-/// is left as written, for the node's check to report.
+/// is left as written, for the node's check to report. A tenant without `auth` keeps its keys
+/// out of the snapshot until it gets one.
 fn with_keys(auth: &RawValue, keys: &[(String, Box<RawValue>)]) -> Box<RawValue> {
     let Ok(mut fields) = body::from_text(auth.get()) else {
         return body::raw(auth);

@@ -9,9 +9,14 @@ use crate::snapshot::{self, TenantRows};
 
 pub use crate::snapshot::Target;
 
-/// Who makes a change: the name of the admin token used.
+/// Who makes a change.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor(pub String);
+pub struct Actor {
+    /// The name of the admin token used, recorded in the revision log.
+    pub name: String,
+    /// For a tenant admin, its tenant: errors about other tenants are not shown to it.
+    pub tenant: Option<String>,
+}
 
 /// An open change. Dropping it without [`Change::commit`] writes nothing.
 #[derive(Debug)]
@@ -58,21 +63,17 @@ impl Change {
         let tenants = load(&mut self.tx).await?;
         let text = snapshot::render(&tenants);
         let revision = u64::try_from(self.revision).unwrap_or(0);
-        let mut errors = snapshot::pre_check(&tenants);
-        if errors.is_empty() {
-            let inner = &self.store.inner;
-            if let Err(found) = snapshot::validate(&text, &inner.base_dir, &inner.clients, revision)
-            {
-                errors = found;
+        let inner = &self.store.inner;
+        if let Err(errors) = snapshot::validate(&text, &inner.base_dir, &inner.node, revision) {
+            let mut placed = snapshot::field_errors(errors, &tenants, target);
+            if let Some(own) = &self.actor.tenant {
+                snapshot::redact(&mut placed, own);
             }
-        }
-        if !errors.is_empty() {
-            let placed = snapshot::field_errors(errors, &tenants, target);
             return Err(StoreError::Invalid(placed));
         }
         self.record(tenant, summary, &text).await?;
         self.tx.commit().await?;
-        tracing::info!(revision, actor = %self.actor.0, summary, "config changed");
+        tracing::info!(revision, actor = %self.actor.name, summary, "config changed");
         self.store.publish(Current {
             revision,
             config_json: text,
@@ -97,7 +98,7 @@ impl Change {
         let args = [
             self.revision.into(),
             now_ms().into(),
-            (&self.actor.0).into(),
+            (&self.actor.name).into(),
             tenant.into(),
             summary.into(),
         ];

@@ -153,8 +153,8 @@ impl Pool {
     /// Applies the backend's migrations (`migrations/postgres` or `migrations/sqlite`).
     pub(crate) async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         match self {
-            Pool::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await,
-            Pool::Sqlite(pool) => sqlx::migrate!("../migrations/sqlite").run(pool).await,
+            Pool::Postgres(pool) => super::migrations::postgres().run(pool).await,
+            Pool::Sqlite(pool) => super::migrations::sqlite().run(pool).await,
         }
     }
 

@@ -10,6 +10,7 @@ mod db;
 mod follow;
 pub mod hosts;
 pub mod keys;
+mod migrations;
 pub mod nodes;
 mod page;
 pub mod revisions;
@@ -21,7 +22,7 @@ pub mod tokens;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use sluice_data_plane::upstream::UpstreamClients;
+use sluice_data_plane::node::NodeState;
 use tokio::sync::watch;
 
 pub use change::{Actor, Change, Target};
@@ -127,8 +128,9 @@ pub struct Store {
 struct Inner {
     pool: db::Pool,
     current: watch::Sender<Arc<Current>>,
-    /// Reused by every validation so upstream clients (and their root stores) are built once.
-    clients: UpstreamClients,
+    /// What the node's compile step needs (upstream clients, caches), reused by every
+    /// validation so clients and their root stores are built once.
+    node: NodeState,
     /// Relative file paths in the config (tenant certificates, CAs) resolve against this.
     base_dir: PathBuf,
 }
@@ -155,7 +157,7 @@ impl Store {
             inner: Arc::new(Inner {
                 pool,
                 current,
-                clients: UpstreamClients::default(),
+                node: NodeState::default(),
                 base_dir: data_dir.to_owned(),
             }),
         };

@@ -122,17 +122,34 @@ pub(crate) async fn gone(store: &Store, id: &str, session: &str) -> Result<(), S
     run(store, sql, &[now_ms().into(), id.into(), session.into()]).await
 }
 
+/// The columns [`record`] reads, in its order.
+macro_rules! node_columns {
+    () => {
+        "seq, id, labels, software_version, connected, first_seen_ms, last_seen_ms, \
+         applied_revision, last_nack_revision, last_nack_error, last_nack_ms, active_streams"
+    };
+}
+
 /// A page of nodes, in the order they first appeared.
 pub(crate) async fn list(tx: &mut Tx, page: PageRequest) -> Result<Page<NodeRecord>, StoreError> {
-    let sql = "SELECT seq, id, labels, software_version, connected, first_seen_ms, \
-               last_seen_ms, applied_revision, last_nack_revision, last_nack_error, \
-               last_nack_ms, active_streams FROM nodes WHERE seq > $1 ORDER BY seq LIMIT $2";
+    let sql = concat!(
+        "SELECT ",
+        node_columns!(),
+        " FROM nodes WHERE seq > $1 ORDER BY seq LIMIT $2"
+    );
     let args = [page.after_ascending().into(), page.fetch().into()];
     let mut keyed = Vec::new();
     for row in tx.fetch_all(sql, &args).await? {
         keyed.push((row.int(0)?, record(&row)?));
     }
     Ok(page.finish(keyed))
+}
+
+/// One node.
+pub(crate) async fn get(tx: &mut Tx, id: &str) -> Result<NodeRecord, StoreError> {
+    let sql = concat!("SELECT ", node_columns!(), " FROM nodes WHERE id = $1");
+    let row = tx.fetch_optional(sql, &[id.into()]).await?;
+    record(&row.ok_or_else(|| StoreError::NotFound(format!("node `{id}`")))?)
 }
 
 /// Every node (for metrics).
