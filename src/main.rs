@@ -37,6 +37,8 @@ enum Command {
     /// Run a data-plane node: standalone from a config file (reloaded when it changes), or
     /// managed by a control plane.
     DataPlane(DataPlaneArgs),
+    /// Run the control plane: store, admin REST API and console, gRPC config push.
+    ControlPlane(ControlPlaneArgs),
     /// Check a config file: exit 0 when valid, 1 with every error printed.
     Validate {
         /// The file to check.
@@ -92,6 +94,31 @@ struct DataPlaneArgs {
         default_value = "./sluice-data/node-cache"
     )]
     cache_dir: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+struct ControlPlaneArgs {
+    /// A Postgres URL (`postgres://…`); without one an embedded SQLite file in `--data-dir`.
+    #[arg(long, env = "SLUICE_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Where the SQLite file lives.
+    #[arg(long, env = "SLUICE_DATA_DIR", default_value = "./sluice-data")]
+    data_dir: PathBuf,
+    /// The first global admin token (generated and printed once when absent).
+    #[arg(long, env = "SLUICE_ADMIN_TOKEN")]
+    admin_token: Option<String>,
+    /// Address of the admin REST API and console.
+    #[arg(long, env = "SLUICE_LISTEN", default_value = "127.0.0.1:7070")]
+    listen: String,
+    /// Address of the gRPC config API.
+    #[arg(long, env = "SLUICE_GRPC_LISTEN", default_value = "127.0.0.1:7071")]
+    grpc_listen: String,
+    /// TLS certificate (PEM) for the gRPC listener.
+    #[arg(long, env = "SLUICE_GRPC_TLS_CERT", requires = "grpc_tls_key")]
+    grpc_tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM) for the gRPC listener.
+    #[arg(long, env = "SLUICE_GRPC_TLS_KEY", requires = "grpc_tls_cert")]
+    grpc_tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -155,6 +182,7 @@ fn init_logs(format: LogFormat) {
 async fn run(command: Command) -> ExitCode {
     match command {
         Command::DataPlane(args) => data_plane(args).await,
+        Command::ControlPlane(args) => control_plane(args).await,
         Command::Validate { file } => validate(&file),
         Command::Token(args) => token(args),
         Command::DemoUpstream { listen, interval } => demo_upstream(listen, interval).await,
@@ -174,6 +202,48 @@ async fn data_plane(args: DataPlaneArgs) -> ExitCode {
             node.wait().await;
             ExitCode::SUCCESS
         }
+        Err(error) => {
+            eprintln!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn control_plane(args: ControlPlaneArgs) -> ExitCode {
+    let bind = |address: String| async move {
+        tokio::net::TcpListener::bind(&address)
+            .await
+            .map_err(|error| format!("cannot listen on {address}: {error}"))
+    };
+    let listeners = match (bind(args.listen).await, bind(args.grpc_listen).await) {
+        (Ok(http), Ok(grpc)) => (http, grpc),
+        (Err(error), _) | (_, Err(error)) => {
+            eprintln!("{error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let options = sluice_control_plane::ControlPlaneOptions {
+        database_url: args.database_url,
+        data_dir: args.data_dir,
+        admin_token: args.admin_token,
+        grpc_tls: args.grpc_tls_cert.zip(args.grpc_tls_key),
+    };
+    let started =
+        sluice_control_plane::start(options, listeners.0, listeners.1, signal::terminate()).await;
+    let running = match started {
+        Ok(running) => running,
+        Err(error) => {
+            eprintln!("the control plane did not start: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(token) = &running.generated_admin_token {
+        println!("first admin token (shown once): {token}");
+    }
+    println!("admin API and console: http://{}/", running.http_addr);
+    println!("gRPC config API: http://{}", running.grpc_addr);
+    match running.wait().await {
+        Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("{error}");
             ExitCode::FAILURE

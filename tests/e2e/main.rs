@@ -10,6 +10,7 @@ mod curl;
 mod delivery;
 mod failures;
 mod files;
+mod fleet;
 mod paths;
 mod policy;
 mod reload;

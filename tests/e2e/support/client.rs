@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -18,8 +18,8 @@ use tokio_rustls::TlsConnector;
 use super::GUARD;
 
 enum Sender {
-    H1(http1::SendRequest<Empty<Bytes>>),
-    H2(http2::SendRequest<Empty<Bytes>>),
+    H1(http1::SendRequest<Full<Bytes>>),
+    H2(http2::SendRequest<Full<Bytes>>),
 }
 
 /// One client connection.
@@ -104,6 +104,43 @@ impl Client {
 
     /// Sends `method path` with `headers`; `Host` is the connection's authority unless given.
     pub async fn request(&mut self, method: &str, path: &str, headers: &[(&str, &str)]) -> Stream {
+        self.send(method, path, headers, Bytes::new()).await
+    }
+
+    /// Sends `method path` with a JSON body and `headers`; returns the status and the JSON
+    /// answer (`null` when empty).
+    pub async fn json(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let mut all = headers.to_vec();
+        all.push(("content-type", "application/json"));
+        let payload = if body.is_null() {
+            Bytes::new()
+        } else {
+            Bytes::from(body.to_string())
+        };
+        let mut stream = self.send(method, path, &all, payload).await;
+        let text = stream.read_to_end().await;
+        let value = if text.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+        };
+        (stream.status.as_u16(), value)
+    }
+
+    /// Sends `method path` with `headers` and `body`.
+    pub async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Stream {
         let mut builder = Request::builder().method(method);
         builder = match &self.sender {
             Sender::H1(_) => builder.uri(path),
@@ -122,7 +159,7 @@ impl Client {
                 builder = builder.header(*name, *value);
             }
         }
-        let request = builder.body(Empty::new()).expect("request");
+        let request = builder.body(Full::new(body)).expect("request");
         let call = async {
             match &mut self.sender {
                 Sender::H1(sender) => sender.send_request(request).await,

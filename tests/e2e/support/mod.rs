@@ -3,6 +3,7 @@
 
 pub mod certs;
 pub mod client;
+pub mod fleet;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
