@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod dev;
 mod signal;
 
 /// Sluice: a multi-tenant gateway for Server-Sent Events.
@@ -37,6 +38,9 @@ enum Command {
     /// Run a data-plane node: standalone from a config file (reloaded when it changes), or
     /// managed by a control plane.
     DataPlane(DataPlaneArgs),
+    /// Run everything on this machine: a control plane on SQLite, one managed node and the
+    /// demo upstream, with a demo tenant; prints the console URL, tokens and a curl line.
+    Dev(DevArgs),
     /// Run the control plane: store, admin REST API and console, gRPC config push.
     ControlPlane(ControlPlaneArgs),
     /// Check a config file: exit 0 when valid, 1 with every error printed.
@@ -94,6 +98,28 @@ struct DataPlaneArgs {
         default_value = "./sluice-data/node-cache"
     )]
     cache_dir: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+struct DevArgs {
+    /// Where the SQLite file, the dev tokens and the node cache live.
+    #[arg(long, env = "SLUICE_DATA_DIR", default_value = "./sluice-data")]
+    data_dir: PathBuf,
+    /// Admin API and console address.
+    #[arg(long, default_value = "127.0.0.1:7070")]
+    console: String,
+    /// gRPC config API address.
+    #[arg(long, default_value = "127.0.0.1:7071")]
+    grpc: String,
+    /// The node's client address.
+    #[arg(long, default_value = "127.0.0.1:7080")]
+    node: String,
+    /// The node's admin address.
+    #[arg(long, default_value = "127.0.0.1:9090")]
+    node_admin: String,
+    /// The demo upstream's address.
+    #[arg(long, default_value = "127.0.0.1:8001")]
+    upstream: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -182,6 +208,22 @@ fn init_logs(format: LogFormat) {
 async fn run(command: Command) -> ExitCode {
     match command {
         Command::DataPlane(args) => data_plane(args).await,
+        Command::Dev(args) => {
+            let ports = dev::Ports {
+                console: args.console,
+                grpc: args.grpc,
+                node: args.node,
+                node_admin: args.node_admin,
+                upstream: args.upstream,
+            };
+            match dev::run(args.data_dir, ports, signal::terminate()).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("sluice dev: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::ControlPlane(args) => control_plane(args).await,
         Command::Validate { file } => validate(&file),
         Command::Token(args) => token(args),

@@ -14,5 +14,6 @@ pub mod snapshot;
 pub mod store;
 pub mod time;
 
+pub mod console;
 pub use api::{AppState, router};
 pub use run::{ControlPlaneOptions, Error, RunningControlPlane, start};

@@ -111,7 +111,7 @@ pub async fn start(
         trigger.cancel();
     });
     let follower = tokio::spawn(follow(store.clone(), stop.clone()));
-    let app = router(AppState::new(store.clone()));
+    let app = router(AppState::new(store.clone())).merge(crate::console::routes());
     let http =
         axum::serve(http_listener, app).with_graceful_shutdown(stop.clone().cancelled_owned());
     let http = tokio::spawn(async move { http.await });

@@ -31,5 +31,6 @@ pub mod tenant;
 pub mod tls;
 pub mod upstream;
 pub mod validate;
+pub mod zilla;
 
 pub use run::{RunningNode, StartError, start_from_file};

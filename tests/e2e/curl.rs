@@ -325,3 +325,96 @@ async fn token_mints_a_jwt_the_node_accepts() {
     assert_eq!(identity.subject.as_deref(), Some("ada"));
     assert_eq!(identity.scopes, ["read", "write"]);
 }
+
+/// Runs `sluice dev` on port 0 everywhere in `data_dir`; returns the process and its stdout.
+async fn start_dev(data_dir: &std::path::Path) -> (Child, Vec<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("dev")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args([
+            "--console",
+            "127.0.0.1:0",
+            "--grpc",
+            "127.0.0.1:0",
+            "--node",
+            "127.0.0.1:0",
+        ])
+        .args(["--node-admin", "127.0.0.1:0", "--upstream", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    loop {
+        let line = next_line(&mut lines).await;
+        let done = line.contains("Ctrl-C stops everything");
+        printed.push(line);
+        if done {
+            return (child, printed);
+        }
+    }
+}
+
+#[tokio::test]
+async fn dev_prints_a_curl_line_that_streams_and_a_second_start_reuses_the_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    let (dev, printed) = start_dev(dir.path()).await;
+    let curl_line = printed
+        .iter()
+        .find(|l| l.trim_start().starts_with("curl -N"))
+        .unwrap();
+    let token = curl_line
+        .split("Bearer ")
+        .nth(1)
+        .unwrap()
+        .split('\'')
+        .next()
+        .unwrap()
+        .to_owned();
+    let url = curl_line.rsplit(' ').next().unwrap().to_owned();
+    let admin = printed
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("admin token:"))
+        .unwrap()
+        .trim()
+        .to_owned();
+
+    let bearer = format!("authorization: Bearer {token}");
+    let (_curl, mut lines) = curl(&["-H", &bearer, &url]);
+    assert_eq!(next_line(&mut lines).await, "retry: 2000");
+    assert_eq!(next_line(&mut lines).await, "");
+    assert_eq!(next_line(&mut lines).await, "event: tick");
+    assert_eq!(next_line(&mut lines).await, "id: 1");
+
+    let modified = format!("authorization: Bearer {token}x");
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-H",
+            &modified,
+            &url,
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "401");
+    drop(dev);
+
+    let (_again, printed) = start_dev(dir.path()).await;
+    let admin_again = printed
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("admin token:"))
+        .unwrap()
+        .trim();
+    assert_eq!(
+        admin_again, admin,
+        "the second start reuses the first one's demo"
+    );
+}

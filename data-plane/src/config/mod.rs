@@ -8,7 +8,7 @@
 //! [`check_config`], which reports every problem it finds.
 
 mod check;
-mod env;
+pub(crate) mod env;
 mod error;
 mod lines;
 mod model;
@@ -28,6 +28,9 @@ pub use model::{
 pub use ordered::OrderedMap;
 pub use units::{Duration, Size, UnitError, parse_duration};
 
+/// The deepest nesting a config file may have (schemas included).
+const MAX_DEPTH: usize = 40;
+
 /// The format version this build reads.
 pub const VERSION: u32 = 1;
 
@@ -40,7 +43,12 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     let path = std::path::absolute(path).map_err(cannot_read)?;
     let text = std::fs::read_to_string(&path).map_err(cannot_read)?;
     let base_dir = path.parent().unwrap_or(Path::new("/"));
-    parse(&text, base_dir, &|name| std::env::var(name).ok())
+    let env = |name: &str| std::env::var(name).ok();
+    // A Zilla file runs as is: read it into the same model, refusing what it cannot map.
+    if crate::zilla::is_zilla(&text) {
+        return crate::zilla::import(&text, base_dir, &env, false).map(|import| import.config);
+    }
+    parse(&text, base_dir, &env)
 }
 
 /// Parses and checks `text`. `${{env.NAME}}` takes its value from `env`; relative paths are
@@ -74,6 +82,11 @@ fn yaml_options() -> serde_saphyr::Options {
     // yes` is refused instead of guessed, and `heartbeat: off` reads as the word.
     options.strict_booleans = true;
     options.with_snippet = false;
+    // Deep nesting recurses in the deserializer; a config never needs more than this, and a
+    // hostile file must get an error, not a stack overflow.
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = MAX_DEPTH;
+    options.budget = Some(budget);
     options
 }
 
