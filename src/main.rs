@@ -48,6 +48,15 @@ enum Command {
         /// The file to check.
         file: PathBuf,
     },
+    /// Print the Sluice declarative file equivalent to a Zilla `zilla.yaml`, with a report of
+    /// what was mapped, what is not supported and where behaviour differs.
+    Import {
+        /// The file to import.
+        file: PathBuf,
+        /// Leave out unsupported parts (listed in the report) instead of refusing the file.
+        #[arg(long)]
+        allow_partial: bool,
+    },
     /// Mint a test JWT signed with a private key (PKCS#8 PEM), printed on stdout.
     Token(TokenArgs),
     /// Run the demo SSE upstream (`GET /stream/{name}`, `GET /events`, `POST /publish/{name}`).
@@ -91,6 +100,10 @@ struct DataPlaneArgs {
     /// Admin address (`/healthz`, `/readyz`, `/metrics`, `/config`) of a managed node.
     #[arg(long, env = "SLUICE_ADMIN_LISTEN", default_value = "127.0.0.1:9090")]
     admin_listen: String,
+    /// A fixed address for an upstream host name, `NAME=IP` (like curl's `--resolve`);
+    /// repeatable, or comma-separated in the environment.
+    #[arg(long, env = "SLUICE_RESOLVE", value_delimiter = ',', value_parser = parse_resolve)]
+    resolve: Vec<(String, std::net::IpAddr)>,
     /// Where a managed node keeps its last applied snapshot.
     #[arg(
         long,
@@ -175,6 +188,14 @@ struct TokenArgs {
     exp: Duration,
 }
 
+fn parse_resolve(text: &str) -> Result<(String, std::net::IpAddr), String> {
+    let (name, ip) = text.split_once('=').ok_or("write NAME=IP")?;
+    let ip = ip
+        .parse()
+        .map_err(|_| format!("`{ip}` is not an IP address"))?;
+    Ok((name.to_ascii_lowercase(), ip))
+}
+
 fn parse_duration(text: &str) -> Result<Duration, String> {
     sluice_data_plane::config::parse_duration(text).map_err(|e| e.to_string())
 }
@@ -227,13 +248,21 @@ async fn run(command: Command) -> ExitCode {
         Command::ControlPlane(args) => control_plane(args).await,
         Command::Validate { file } => validate(&file),
         Command::Token(args) => token(args),
+        Command::Import {
+            file,
+            allow_partial,
+        } => import(&file, allow_partial),
         Command::DemoUpstream { listen, interval } => demo_upstream(listen, interval).await,
     }
 }
 
 async fn data_plane(args: DataPlaneArgs) -> ExitCode {
     let started = match (&args.config, &args.control_plane) {
-        (Some(config), _) => sluice_data_plane::start_from_file(config, signal::terminate()).await,
+        (Some(config), _) => {
+            let resolver =
+                sluice_data_plane::upstream::Resolver::new(args.resolve.into_iter().collect());
+            sluice_data_plane::start_from_file_with(config, resolver, signal::terminate()).await
+        }
         (None, _) => {
             let options = managed_options(args);
             sluice_data_plane::managed::start_managed(options, signal::terminate()).await
@@ -343,6 +372,39 @@ fn validate(file: &std::path::Path) -> ExitCode {
         }
         Err(errors) => {
             eprintln!("{}: {} error(s)", file.display(), errors.0.len());
+            eprintln!("{errors}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn import(file: &std::path::Path, allow_partial: bool) -> ExitCode {
+    let text = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(error) => {
+            eprintln!("{}: {error}", file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    if !sluice_data_plane::zilla::is_zilla(&text) {
+        eprintln!(
+            "{}: not a Zilla config (no top-level `bindings`)",
+            file.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    let base = file.parent().unwrap_or(std::path::Path::new("."));
+    let base = std::path::absolute(base).unwrap_or_else(|_| base.to_owned());
+    // Secrets stay `${{env.NAME}}` references in the printed file.
+    let env = sluice_data_plane::zilla::keep_env_references;
+    match sluice_data_plane::zilla::import(&text, &base, &env, allow_partial) {
+        Ok(import) => {
+            print!("{}", sluice_data_plane::zilla::render_yaml(&import.config));
+            print!("{}", import.report);
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            eprintln!("{}: {} error(s)", file.display(), errors.len());
             eprintln!("{errors}");
             ExitCode::FAILURE
         }

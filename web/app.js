@@ -32,7 +32,7 @@ const ROUTES = [
 let cleanup = null;
 
 /** `#/a/b?x=1` as segments and query parameters. */
-function location() {
+function currentRoute() {
   const hash = window.location.hash.replace(/^#\/?/, '');
   const [path, query = ''] = hash.split('?');
   const segments = path.split('/').filter(Boolean).map(decodeURIComponent);
@@ -69,7 +69,7 @@ async function navigate() {
     focusTitle(main);
     return;
   }
-  const { segments, query } = location();
+  const { segments, query } = currentRoute();
   const found = match(segments);
   markSection(found?.section);
   if (!found) {

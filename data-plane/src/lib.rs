@@ -33,4 +33,4 @@ pub mod upstream;
 pub mod validate;
 pub mod zilla;
 
-pub use run::{RunningNode, StartError, start_from_file};
+pub use run::{RunningNode, StartError, start_from_file, start_from_file_with};

@@ -54,6 +54,14 @@ impl Default for NodeState {
 }
 
 impl NodeState {
+    /// A node whose upstream clients resolve names with `resolver`.
+    pub fn with_resolver(resolver: crate::upstream::Resolver) -> NodeState {
+        NodeState {
+            clients: UpstreamClients::with_resolver(resolver),
+            ..NodeState::default()
+        }
+    }
+
     /// The snapshot in force, if one was ever applied.
     pub fn snapshot(&self) -> Option<Arc<Snapshot>> {
         self.config.load_full()

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::ConfigErrors;
 use crate::node::NodeState;
 use crate::snapshot::Snapshot;
+use crate::upstream::Resolver;
 use crate::{admin, listen, reload};
 
 /// Why a node did not start.
@@ -67,7 +68,16 @@ pub async fn start_from_file(
     path: &Path,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<RunningNode, StartError> {
-    let state = Arc::new(NodeState::default());
+    start_from_file_with(path, Resolver::default(), shutdown).await
+}
+
+/// [`start_from_file`] with fixed addresses for some upstream host names.
+pub async fn start_from_file_with(
+    path: &Path,
+    resolver: Resolver,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<RunningNode, StartError> {
+    let state = Arc::new(NodeState::with_resolver(resolver));
     let snapshot = Arc::new(reload::load_file(path, &state, 1).map_err(StartError::Config)?);
     let addresses = snapshot
         .listeners

@@ -4,8 +4,12 @@
 //! outlive config swaps so a reload keeps its warm connections.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,12 +17,56 @@ use http_body_util::Empty;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::dns::Name;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::tls::{self, TlsError};
 
 /// The client type every route uses; requests carry no body (streams are GET).
-pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
+pub type UpstreamClient = Client<HttpsConnector<HttpConnector<Resolver>>, Empty<Bytes>>;
+
+/// Name resolution for upstreams: fixed addresses for some names (like curl's `--resolve`,
+/// for tests and for configs written for another network, such as Zilla's examples), the
+/// system resolver for the rest.
+#[derive(Debug, Clone, Default)]
+pub struct Resolver {
+    overrides: Arc<HashMap<String, IpAddr>>,
+}
+
+impl Resolver {
+    /// A resolver answering `overrides` (name to address) itself.
+    pub fn new(overrides: HashMap<String, IpAddr>) -> Resolver {
+        Resolver {
+            overrides: Arc::new(overrides),
+        }
+    }
+}
+
+type Resolving =
+    Pin<Box<dyn Future<Output = std::io::Result<std::vec::IntoIter<SocketAddr>>> + Send>>;
+
+impl tower_service::Service<Name> for Resolver {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = std::io::Error;
+    type Future = Resolving;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: Name) -> Resolving {
+        if let Some(ip) = self.overrides.get(name.as_str()) {
+            let addrs = vec![SocketAddr::new(*ip, 0)];
+            return Box::pin(std::future::ready(Ok(addrs.into_iter())));
+        }
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let lookup = tokio::task::spawn_blocking(move || (host.as_str(), 0).to_socket_addrs());
+            let addrs = lookup.await.map_err(std::io::Error::other)??;
+            Ok(addrs.collect::<Vec<_>>().into_iter())
+        })
+    }
+}
 
 /// What makes two routes need different clients.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -35,9 +83,18 @@ pub struct ClientKey {
 #[derive(Debug, Default)]
 pub struct UpstreamClients {
     clients: Mutex<HashMap<ClientKey, UpstreamClient>>,
+    resolver: Resolver,
 }
 
 impl UpstreamClients {
+    /// Clients resolving names with `resolver`.
+    pub fn with_resolver(resolver: Resolver) -> UpstreamClients {
+        UpstreamClients {
+            clients: Mutex::default(),
+            resolver,
+        }
+    }
+
     /// The client for `key`, built on first use. Called while compiling a snapshot, never per
     /// request.
     pub fn client(&self, key: &ClientKey) -> Result<UpstreamClient, TlsError> {
@@ -48,14 +105,14 @@ impl UpstreamClients {
         if let Some(client) = clients.get(key) {
             return Ok(client.clone());
         }
-        let client = build(key)?;
+        let client = build(key, self.resolver.clone())?;
         clients.insert(key.clone(), client.clone());
         Ok(client)
     }
 }
 
-fn build(key: &ClientKey) -> Result<UpstreamClient, TlsError> {
-    let mut http = HttpConnector::new();
+fn build(key: &ClientKey, resolver: Resolver) -> Result<UpstreamClient, TlsError> {
+    let mut http = HttpConnector::new_with_resolver(resolver);
     http.enforce_http(false);
     http.set_nodelay(true);
     http.set_connect_timeout(Some(key.connect_timeout));

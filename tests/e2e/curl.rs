@@ -17,9 +17,14 @@ struct Process {
 
 impl Process {
     fn spawn(args: &[&str]) -> Process {
+        Self::spawn_with_env(args, &[])
+    }
+
+    fn spawn_with_env(args: &[&str], env: &[(&str, &str)]) -> Process {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
             .args(["--log-format", "json"])
             .args(args)
+            .envs(env.iter().copied())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
@@ -32,11 +37,10 @@ impl Process {
     async fn addr_logged(&mut self, message: &str) -> String {
         loop {
             let line = tokio::time::timeout(GUARD, self.logs.next_line()).await;
-            let line = line
-                .expect("log in time")
-                .expect("read log")
-                .expect("process alive");
+            let line = line.expect("log in time").expect("read log");
+            let line = line.unwrap_or_else(|| panic!("sluice exited before logging {message:?}"));
             let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line) else {
+                eprintln!("sluice: {line}");
                 continue;
             };
             if entry["fields"]["message"] == message {
@@ -417,4 +421,188 @@ async fn dev_prints_a_curl_line_that_streams_and_a_second_start_reuses_the_demo(
         admin_again, admin,
         "the second start reuses the first one's demo"
     );
+}
+
+#[tokio::test]
+async fn zillas_example_config_runs_unchanged_over_h2_with_tls() {
+    // The seed file byte for byte, beside a locally made keystore.
+    let dir = tempfile::tempdir().unwrap();
+    let seed = include_str!("../../examples/zilla/zilla.yaml");
+    std::fs::write(dir.path().join("zilla.yaml"), seed).unwrap();
+    std::fs::create_dir(dir.path().join("tls")).unwrap();
+    let ca = TestCa::new();
+    let p12 = ca.write_p12(
+        dir.path(),
+        "localhost",
+        &ca.leaf(&["localhost"]),
+        "zilla-pass",
+    );
+    std::fs::rename(p12, dir.path().join("tls/localhost.p12")).unwrap();
+    std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
+    // The file serves /var/www/; the test puts one page there and removes it after.
+    std::fs::create_dir_all("/var/www").expect("the Zilla example serves /var/www/ (run as root)");
+    let page = format!("sluice-e2e-{}.html", std::process::id());
+    std::fs::write(format!("/var/www/{page}"), "<p>from zilla's filesystem</p>").unwrap();
+
+    // `sse-server` is the demo upstream, on a loopback address of its own.
+    let listener = tokio::net::TcpListener::bind("127.0.0.2:8001")
+        .await
+        .unwrap();
+    let demo = sluice_demo_upstream::demo::DemoConfig {
+        interval: std::time::Duration::from_millis(100),
+    };
+    tokio::spawn(sluice_demo_upstream::demo::run(
+        listener,
+        demo,
+        std::future::pending(),
+    ));
+    let mut node = Process::spawn_with_env(
+        &[
+            "data-plane",
+            "--config",
+            dir.path().join("zilla.yaml").to_str().unwrap(),
+            "--resolve",
+            "sse-server=127.0.0.2",
+        ],
+        &[("KEYSTORE_PASSWORD", "zilla-pass")],
+    );
+    node.addr_logged("listening").await;
+
+    let ca_path = dir.path().join("ca.pem");
+    let cacert = ca_path.to_str().unwrap();
+    let fetch = |path: String| async move {
+        let url = format!("https://localhost:7143{path}");
+        let out = Command::new("curl")
+            .args([
+                "-s",
+                "--http2",
+                "--cacert",
+                cacert,
+                "-D",
+                "-",
+                "-w",
+                "\n%{http_version}",
+                &url,
+            ])
+            .output()
+            .await
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let refused = fetch("/events".to_owned()).await;
+    assert!(refused.starts_with("HTTP/2 401"), "{refused}");
+    assert!(
+        refused.contains("www-authenticate: Bearer realm=\"example\""),
+        "{refused}"
+    );
+    let served = fetch(format!("/{page}")).await;
+    assert!(served.starts_with("HTTP/2 200"), "{served}");
+    assert!(
+        served.contains("<p>from zilla's filesystem</p>"),
+        "{served}"
+    );
+    assert!(served.ends_with("\n2"), "{served}");
+    std::fs::remove_file(format!("/var/www/{page}")).unwrap();
+    node.terminate();
+}
+
+#[tokio::test]
+async fn zillas_example_with_a_test_key_streams_with_scope_and_challenges_before_exp() {
+    use sluice_data_plane::auth::{Alg, mint};
+    // The seed's guard keys have no private half anyone has; swap in a test key, nothing else.
+    let (pem, jwk) = mint::generate_key_pair(Alg::Rs256).unwrap();
+    let seed = include_str!("../../examples/zilla/zilla.yaml");
+    let start = seed.find("      keys:\n        - kty").unwrap();
+    let end = seed.find("      challenge: 10").unwrap();
+    let keys = format!(
+        "      keys:\n        - kty: RSA\n          n: \"{}\"\n          e: \"{}\"\n          alg: RS256\n          kid: \"{}\"\n",
+        jwk["n"].as_str().unwrap(),
+        jwk["e"].as_str().unwrap(),
+        jwk["kid"].as_str().unwrap()
+    );
+    let config = format!("{}{keys}{}", &seed[..start], &seed[end..])
+        .replace("port: 7143", "port: 7144")
+        .replace("localhost:7143", "localhost:7144");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("zilla.yaml"), config).unwrap();
+    std::fs::create_dir(dir.path().join("tls")).unwrap();
+    let ca = TestCa::new();
+    let p12 = ca.write_p12(dir.path(), "localhost", &ca.leaf(&["localhost"]), "pw");
+    std::fs::rename(p12, dir.path().join("tls/localhost.p12")).unwrap();
+    std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
+    std::fs::create_dir_all("/var/www").unwrap();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.3:8001")
+        .await
+        .unwrap();
+    let demo = sluice_demo_upstream::demo::DemoConfig {
+        interval: std::time::Duration::from_millis(200),
+    };
+    tokio::spawn(sluice_demo_upstream::demo::run(
+        listener,
+        demo,
+        std::future::pending(),
+    ));
+    let mut node = Process::spawn_with_env(
+        &[
+            "data-plane",
+            "--config",
+            dir.path().join("zilla.yaml").to_str().unwrap(),
+            "--resolve",
+            "sse-server=127.0.0.3",
+        ],
+        &[("KEYSTORE_PASSWORD", "pw")],
+    );
+    node.addr_logged("listening").await;
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = |scope: &str| {
+        serde_json::json!({
+            "iss": "https://auth.example.com", "aud": "https://api.example.com",
+            "sub": "ada", "scope": scope, "exp": now + 12,
+        })
+    };
+    let kid = jwk["kid"].as_str();
+    let good = mint::mint(&pem, "RS256", kid, &claims("proxy:stream")).unwrap();
+    let unscoped = mint::mint(&pem, "RS256", kid, &claims("other")).unwrap();
+    let ca_path = dir.path().join("ca.pem");
+    let cacert = ca_path.to_str().unwrap();
+
+    let url = format!("https://localhost:7144/events?access_token={unscoped}");
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "--http2",
+            "--cacert",
+            cacert,
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            &url,
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "403");
+
+    let url = format!("https://localhost:7144/events?access_token={good}");
+    let (_curl, mut lines) = curl(&["--http2", "--cacert", cacert, &url]);
+    assert_eq!(next_line(&mut lines).await, "event: tick");
+    // The challenge comes 10 s before exp (2 s from now), byte for byte as Zilla writes it.
+    loop {
+        let line = next_line(&mut lines).await;
+        if line == "event: challenge" {
+            let data = next_line(&mut lines).await;
+            assert_eq!(
+                data,
+                "data: {\"method\":\"POST\",\"headers\":{\"content-type\":\"application/x-challenge-response\"}}"
+            );
+            break;
+        }
+    }
+    node.terminate();
 }
