@@ -48,14 +48,33 @@ enum Command {
         /// The file to check.
         file: PathBuf,
     },
-    /// Print the Sluice declarative file equivalent to a Zilla `zilla.yaml`, with a report of
-    /// what was mapped, what is not supported and where behaviour differs.
+    /// Print the Sluice declarative file equivalent to a Zilla `zilla.yaml` (with a report of
+    /// what was mapped, what is not supported and where behaviour differs), or to an AsyncAPI
+    /// 2.6 or 3.0 document (one tenant: `--tenant` and `--upstream` needed).
     Import {
         /// The file to import.
         file: PathBuf,
-        /// Leave out unsupported parts (listed in the report) instead of refusing the file.
+        /// Zilla: leave out unsupported parts (listed in the report) instead of refusing.
         #[arg(long)]
         allow_partial: bool,
+        /// AsyncAPI: the tenant the channels become routes of.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// AsyncAPI: the upstream base URL; a route's upstream is this plus the channel address.
+        #[arg(long)]
+        upstream: Option<String>,
+    },
+    /// Print a tenant of a declarative file as an AsyncAPI 3.0 document (JSON).
+    Export {
+        /// The declarative file.
+        #[arg(long)]
+        config: PathBuf,
+        /// The tenant to export.
+        #[arg(long)]
+        tenant: String,
+        /// Base URL for the document's servers (default: the tenant's hosts).
+        #[arg(long)]
+        servers: Option<String>,
     },
     /// Mint a test JWT signed with a private key (PKCS#8 PEM), printed on stdout.
     Token(TokenArgs),
@@ -251,7 +270,21 @@ async fn run(command: Command) -> ExitCode {
         Command::Import {
             file,
             allow_partial,
-        } => import(&file, allow_partial),
+            tenant,
+            upstream,
+        } => match (tenant, upstream) {
+            (Some(tenant), Some(upstream)) => import_asyncapi(&file, &tenant, &upstream),
+            (None, None) => import(&file, allow_partial),
+            _ => {
+                eprintln!("an AsyncAPI import needs both --tenant and --upstream");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Export {
+            config,
+            tenant,
+            servers,
+        } => export(&config, &tenant, servers.as_deref()),
         Command::DemoUpstream { listen, interval } => demo_upstream(listen, interval).await,
     }
 }
@@ -409,6 +442,57 @@ fn import(file: &std::path::Path, allow_partial: bool) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn import_asyncapi(file: &std::path::Path, tenant: &str, upstream: &str) -> ExitCode {
+    let text = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(error) => {
+            eprintln!("{}: {error}", file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let options = sluice_data_plane::asyncapi::ImportOptions { tenant, upstream };
+    match sluice_data_plane::asyncapi::import(&text, &options) {
+        Ok(imported) => {
+            let empty = sluice_data_plane::config::parse("version: 1\n", file, &|_| None);
+            let Ok(mut config) = empty else {
+                eprintln!("cannot build an empty config");
+                return ExitCode::FAILURE;
+            };
+            config.tenants.insert(tenant, imported.tenant);
+            print!("{}", sluice_data_plane::zilla::render_yaml(&config));
+            for warning in imported.warnings {
+                println!("# warning: {warning}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            eprintln!("{}: {} error(s)", file.display(), errors.len());
+            eprintln!("{errors}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn export(file: &std::path::Path, tenant: &str, servers: Option<&str>) -> ExitCode {
+    let config = match sluice_data_plane::config::load(file) {
+        Ok(config) => config,
+        Err(errors) => {
+            eprintln!("{}: {errors}", file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let Some(found) = config.tenants.get(tenant) else {
+        eprintln!("{}: no tenant named {tenant}", file.display());
+        return ExitCode::FAILURE;
+    };
+    let document = sluice_data_plane::asyncapi::export(tenant, found, servers);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&document).unwrap_or_default()
+    );
+    ExitCode::SUCCESS
 }
 
 fn token(args: TokenArgs) -> ExitCode {

@@ -7,6 +7,7 @@
 //! `reload` and the control plane replace it whole.
 
 pub mod admin;
+pub mod asyncapi;
 pub mod auth;
 pub mod body;
 pub mod config;
