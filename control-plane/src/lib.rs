@@ -9,6 +9,7 @@ pub mod api;
 pub mod auth;
 pub mod body;
 pub mod grpc;
+mod import;
 mod run;
 pub mod snapshot;
 pub mod store;

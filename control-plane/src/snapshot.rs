@@ -5,9 +5,11 @@
 mod path;
 mod render;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
-use sluice_data_plane::config::{ConfigError, ConfigErrors};
+use serde_json::value::RawValue;
+use sluice_data_plane::config::{ConfigError, ConfigErrors, Tenant};
 use sluice_data_plane::node::NodeState;
 
 use crate::body::Fields;
@@ -43,6 +45,24 @@ pub(crate) fn validate(
     let config = sluice_data_plane::config::parse(text, base_dir, &|_| None)?;
     let source = "control-plane".to_owned();
     sluice_data_plane::snapshot::compile(&config, node, revision, source).map(|_| ())
+}
+
+/// Tenant `name` of the snapshot `text`, read with the node's own types; `None` when the
+/// snapshot has no such tenant (or there is no snapshot yet).
+pub(crate) fn tenant(text: &str, name: &str) -> Result<Option<Tenant>, serde_json::Error> {
+    #[derive(serde::Deserialize)]
+    struct Doc {
+        #[serde(default)]
+        tenants: BTreeMap<String, Box<RawValue>>,
+    }
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let doc: Doc = serde_json::from_str(text)?;
+    doc.tenants
+        .get(name)
+        .map(|raw| serde_json::from_str(raw.get()))
+        .transpose()
 }
 
 /// Checks one JWK as the node checks a tenant's keys, even while its tenant has no `auth`
@@ -170,6 +190,7 @@ fn place(error: ConfigError, placement: Option<&Placement>) -> FieldError {
             path: String::new(),
             message: error.message,
             config_path: Some(error.path),
+            line: None,
         },
     }
 }
@@ -280,6 +301,24 @@ mod tests {
             Some("tenants.acme.routes.r.public")
         );
         assert_eq!(placed[1].message, "bad");
+    }
+
+    #[test]
+    fn a_tenant_reads_back_from_the_snapshot_with_the_node_types() {
+        let mut acme = TenantRows::new("acme");
+        acme.fields
+            .insert("path_prefix".into(), crate::body::raw("/t/acme"));
+        let route = r#"{"path":"/o","public":true,"upstream":{"url":"http://u/o"}}"#;
+        acme.routes.push((
+            "orders".into(),
+            crate::body::raw_text(route.into()).unwrap(),
+        ));
+        let text = render(&[acme]);
+        let read = tenant(&text, "acme").unwrap().unwrap();
+        assert_eq!(read.path_prefix.as_deref(), Some("/t/acme"));
+        assert_eq!(read.routes.keys().collect::<Vec<_>>(), ["orders"]);
+        assert!(tenant("", "acme").unwrap().is_none());
+        assert!(tenant(&text, "beta").unwrap().is_none());
     }
 
     #[test]

@@ -55,6 +55,21 @@ impl Caller {
     }
 }
 
+/// The query parameters, each by name; a malformed query string is a problem 400.
+#[derive(Debug, Clone, Default)]
+pub struct QueryMap(pub BTreeMap<String, String>);
+
+impl FromRequestParts<AppState> for QueryMap {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Query(query) = Query::<BTreeMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::BadRequest(e.body_text(), Vec::new()))?;
+        Ok(QueryMap(query))
+    }
+}
+
 /// The page a request asks for: `?limit=` (1 to 1000, default 100) and `?cursor=` (from the
 /// previous page's `next_cursor`).
 #[derive(Debug, Clone, Copy)]
@@ -64,9 +79,7 @@ impl FromRequestParts<AppState> for PageQuery {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Query(query) = Query::<BTreeMap<String, String>>::from_request_parts(parts, state)
-            .await
-            .map_err(|e| ApiError::BadRequest(e.body_text(), Vec::new()))?;
+        let QueryMap(query) = QueryMap::from_request_parts(parts, state).await?;
         let mut page = PageRequest::default();
         if let Some(limit) = query.get("limit") {
             page.limit = limit

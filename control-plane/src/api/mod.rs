@@ -3,9 +3,11 @@
 //! Every route is declared once, in [`endpoints`], with its handler and its description; the
 //! router and the OpenAPI document are both built from that table.
 
+mod asyncapi;
 mod extract;
 mod fleet;
 mod hosts;
+mod imports;
 mod keys;
 mod openapi;
 mod openapi_schemas;
@@ -69,8 +71,21 @@ pub struct Endpoint {
     pub paged: bool,
     /// Honours `If-Match`.
     pub conditional: bool,
+    /// The query parameters it reads besides paging.
+    pub query: &'static [QueryParam],
     /// Needs an admin token.
     pub admin: bool,
+}
+
+/// A query parameter an operation reads, as the OpenAPI document describes it.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryParam {
+    /// The parameter's name.
+    pub name: &'static str,
+    /// Its JSON Schema type: `boolean` or `string`.
+    pub kind: &'static str,
+    /// What it does.
+    pub description: &'static str,
 }
 
 /// The OpenAPI 3.1 document for [`endpoints`].

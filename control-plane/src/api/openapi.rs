@@ -83,6 +83,12 @@ fn parameters(endpoint: &Endpoint) -> Vec<Value> {
             "schema": { "type": "string" },
         }));
     }
+    for query in endpoint.query {
+        parameters.push(json!({
+            "name": query.name, "in": "query", "description": query.description,
+            "schema": { "type": query.kind },
+        }));
+    }
     if endpoint.conditional {
         parameters.push(json!({
             "name": "If-Match", "in": "header",

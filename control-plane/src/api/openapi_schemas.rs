@@ -23,10 +23,42 @@ pub fn schemas() -> Value {
             "type": "object",
             "required": ["path", "message"],
             "properties": {
-                "path": { "type": "string", "description": "JSON Pointer into the request body" },
+                "path": {
+                    "type": "string",
+                    "description": "JSON Pointer into the request body; for a document that \
+                                    does not import, the path in the document \
+                                    (`channels.orders.bindings.kafka`)",
+                },
                 "message": string,
                 "config_path": { "type": "string", "description": "Where in the whole config" },
+                "line": {
+                    "type": "integer",
+                    "description": "The line in an imported document, where known",
+                },
             },
+        },
+        "Import": {
+            "type": "object",
+            "required": ["format", "tenant", "upstream", "document"],
+            "properties": {
+                "format": { "enum": ["asyncapi"] },
+                "tenant": { "type": "string", "description": "Created when missing" },
+                "upstream": {
+                    "type": "string",
+                    "description": "Base URL of the upstream; each route's upstream is this \
+                                    followed by its channel's address",
+                },
+                "document": {
+                    "type": "string",
+                    "description": "The document's text: AsyncAPI 2.6 or 3.0, YAML or JSON",
+                },
+            },
+        },
+        "ImportOutcome": import_outcome(),
+        "AsyncApiDocument": {
+            "type": "object",
+            "description": "An AsyncAPI 3.0.0 document (https://www.asyncapi.com/docs/reference/specification/v3.0.0)",
+            "required": ["asyncapi"],
         },
         "Tenant": {
             "type": "object",
@@ -133,6 +165,46 @@ pub fn schemas() -> Value {
             ],
         },
         "RevisionPage": page(schema_ref("Revision")),
+    })
+}
+
+/// What an import changes (or, in a dry run, would change).
+fn import_outcome() -> Value {
+    let string = json!({ "type": "string" });
+    let entity = json!({
+        "type": "object",
+        "properties": {
+            "kind": { "enum": ["tenant", "schema_version", "route"] }, "name": string,
+            "version": { "type": "integer" },
+        },
+    });
+    let entities = json!({ "type": "array", "items": entity });
+    let schema = json!({
+        "type": "object",
+        "properties": { "name": string, "version": { "type": "integer" }, "schema": {} },
+    });
+    let route = json!({
+        "type": "object",
+        "properties": { "name": string, "route": schema_ref("Route") },
+    });
+    json!({
+        "type": "object",
+        "properties": {
+            "tenant": string,
+            "dry_run": { "type": "boolean" },
+            "revision": { "type": "integer", "description": "The revision in force after it" },
+            "creates": entities, "updates": entities,
+            "schemas": {
+                "type": "array", "items": schema,
+                "description": "Every schema version the routes' events name",
+            },
+            "routes": { "type": "array", "items": route },
+            "warnings": { "type": "array", "items": string },
+            "errors": {
+                "type": "array", "items": schema_ref("FieldError"),
+                "description": "In a dry run, why the import would be refused; else empty",
+            },
+        },
     })
 }
 

@@ -26,6 +26,8 @@ pub enum ApiError {
     PreconditionFailed(String),
     /// Well-formed but invalid; nothing was written (422).
     Invalid(Vec<FieldError>),
+    /// An imported document that does not convert; `errors` name document paths (422).
+    Unimportable(Vec<FieldError>),
     /// Our fault; the cause is logged (500).
     Internal,
 }
@@ -61,7 +63,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
-            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Invalid(_) | ApiError::Unimportable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -80,6 +82,9 @@ impl ApiError {
             }
             ApiError::Invalid(_) => {
                 "the change would make the config invalid; nothing was written".into()
+            }
+            ApiError::Unimportable(_) => {
+                "the document cannot be imported; nothing was written".into()
             }
             ApiError::Internal => "internal error".into(),
         }
@@ -115,7 +120,9 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let detail = self.detail();
         let errors = match &self {
-            ApiError::Invalid(errors) | ApiError::BadRequest(_, errors) => errors.as_slice(),
+            ApiError::Invalid(errors)
+            | ApiError::Unimportable(errors)
+            | ApiError::BadRequest(_, errors) => errors.as_slice(),
             _ => &[],
         };
         let problem = Problem {

@@ -5,7 +5,8 @@ use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter, on};
 
 use super::{
-    AppState, Endpoint, fleet, hosts, keys, openapi, ops, routes, schemas, tenants, tokens,
+    AppState, Endpoint, QueryParam, asyncapi, fleet, hosts, imports, keys, openapi, ops, routes,
+    schemas, tenants, tokens,
 };
 
 /// An endpoint and the method router that serves it.
@@ -167,8 +168,41 @@ pub fn endpoints() -> Vec<Op> {
         get("/api/v1/snapshot", fleet::snapshot)
             .doc("readSnapshot", "The snapshot in force and its revision.")
             .returns("Snapshot"),
+        // Imports and exports.
+        post("/api/v1/import", imports::import)
+            .doc(
+                "importDocument",
+                "Import an AsyncAPI document as a tenant's routes and schemas, in one revision \
+                 or not at all; the tenant is created when missing (global admins), its auth \
+                 and keys are kept. Conversion errors name document paths.",
+            )
+            .takes("Import")
+            .returns("ImportOutcome")
+            .answers(200)
+            .query(&[DRY_RUN]),
+        get("/api/v1/tenants/{tenant}/asyncapi", asyncapi::export)
+            .doc(
+                "exportAsyncApi",
+                "A tenant's streaming routes and their schemas as an AsyncAPI 3.0 document, \
+                 from the snapshot in force.",
+            )
+            .returns("AsyncApiDocument")
+            .query(&[SERVERS_BASE]),
     ]
 }
+
+const DRY_RUN: QueryParam = QueryParam {
+    name: "dry_run",
+    kind: "boolean",
+    description: "`true`: answer what would change and why it would be refused; write nothing",
+};
+
+const SERVERS_BASE: QueryParam = QueryParam {
+    name: "servers_base",
+    kind: "string",
+    description: "The URL clients reach nodes at (`https://sse.example.com:8443`): the \
+                  servers' scheme and port, and the server of a tenant reached by path prefix",
+};
 
 fn get<H: Handler<X, AppState>, X: 'static>(path: &'static str, handler: H) -> Op {
     op(Method::GET, MethodFilter::GET, 200, path, handler)
@@ -201,6 +235,7 @@ where
         response: None,
         paged: false,
         conditional: false,
+        query: &[],
         admin: true,
     };
     (endpoint, on(filter, handler))
@@ -214,6 +249,8 @@ trait Describe {
     fn paged(self) -> Self;
     fn conditional(self) -> Self;
     fn public(self) -> Self;
+    fn answers(self, status: u16) -> Self;
+    fn query(self, parameters: &'static [QueryParam]) -> Self;
 }
 
 impl Describe for Op {
@@ -239,6 +276,14 @@ impl Describe for Op {
     }
     fn public(mut self) -> Self {
         self.0.admin = false;
+        self
+    }
+    fn answers(mut self, status: u16) -> Self {
+        self.0.status = status;
+        self
+    }
+    fn query(mut self, parameters: &'static [QueryParam]) -> Self {
+        self.0.query = parameters;
         self
     }
 }

@@ -52,14 +52,25 @@ impl Change {
         &mut self.tx
     }
 
-    /// Builds and checks the resulting snapshot; commits it as the next revision with
-    /// `summary` in the log, or returns [`StoreError::Invalid`] and writes nothing.
-    pub async fn commit(
-        mut self,
-        tenant: Option<&str>,
-        summary: &str,
-        target: &Target,
-    ) -> Result<u64, StoreError> {
+    /// The revision in force when the change began: the one that stays if it is dropped.
+    pub fn revision_before(&self) -> u64 {
+        u64::try_from(self.revision.saturating_sub(1)).unwrap_or(0)
+    }
+
+    /// The rows of tenant `name` as the change sees them (its own writes included), or
+    /// `None` when there is no such tenant.
+    pub(crate) async fn tenant_rows(
+        &mut self,
+        name: &str,
+    ) -> Result<Option<TenantRows>, StoreError> {
+        let tenants = load(&mut self.tx).await?;
+        Ok(tenants.into_iter().find(|tenant| tenant.name == name))
+    }
+
+    /// Builds and checks the snapshot the change's writes produce, without committing: its
+    /// text, or [`StoreError::Invalid`] with the errors placed relative to `target`. A dry
+    /// run calls this and then drops the change.
+    pub async fn check(&mut self, target: &Target) -> Result<String, StoreError> {
         let tenants = load(&mut self.tx).await?;
         let text = snapshot::render(&tenants);
         let revision = u64::try_from(self.revision).unwrap_or(0);
@@ -71,6 +82,19 @@ impl Change {
             }
             return Err(StoreError::Invalid(placed));
         }
+        Ok(text)
+    }
+
+    /// Builds and checks the resulting snapshot; commits it as the next revision with
+    /// `summary` in the log, or returns [`StoreError::Invalid`] and writes nothing.
+    pub async fn commit(
+        mut self,
+        tenant: Option<&str>,
+        summary: &str,
+        target: &Target,
+    ) -> Result<u64, StoreError> {
+        let text = self.check(target).await?;
+        let revision = u64::try_from(self.revision).unwrap_or(0);
         self.record(tenant, summary, &text).await?;
         self.tx.commit().await?;
         tracing::info!(revision, actor = %self.actor.name, summary, "config changed");

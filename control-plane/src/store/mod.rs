@@ -84,6 +84,9 @@ pub struct FieldError {
     /// Where the problem is in the whole config (`tenants.acme.routes.orders.upstream.url`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub config_path: Option<String>,
+    /// The line (from 1) in an imported document, where the reader knows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
 }
 
 impl FieldError {
@@ -93,6 +96,7 @@ impl FieldError {
             path: path.into(),
             message: message.into(),
             config_path: None,
+            line: None,
         }
     }
 }

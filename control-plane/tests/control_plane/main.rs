@@ -5,6 +5,7 @@
 
 mod access;
 mod fleet;
+mod imports;
 mod keys;
 mod routes;
 mod support;
