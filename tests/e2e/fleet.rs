@@ -218,3 +218,82 @@ async fn a_node_with_no_cache_and_no_control_plane_is_not_ready() {
     let health = admin.get("/healthz", &[]).await;
     assert_eq!(health.status, 200);
 }
+
+async fn publish(upstream: std::net::SocketAddr, name: &str, body: &str) {
+    let mut client = Client::h1(upstream).await;
+    let stream = client
+        .send(
+            "POST",
+            &format!("/publish/{name}"),
+            &[],
+            body.to_owned().into(),
+        )
+        .await;
+    assert_eq!(stream.status, 200);
+}
+
+#[tokio::test]
+async fn an_asyncapi_document_imports_and_a_node_serves_both_channels_dropping_bad_events() {
+    let upstream = demo_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let plane = Plane::start(&dir.path().join("cp")).await;
+    let token = plane.node_token("n").await;
+    let node = Node::start("n", &plane.grpc_url(), &token, &dir.path().join("n"), None).await;
+
+    let document = include_str!("../../examples/asyncapi/shop.yaml");
+    let body = json!({
+        "format": "asyncapi",
+        "tenant": "shop",
+        "upstream": format!("http://{upstream}/stream"),
+        "document": document,
+    });
+    let before = plane.revision().await;
+    let dry = plane
+        .expect(200, "POST", "/api/v1/import?dry_run=true", body.clone())
+        .await;
+    assert_eq!(
+        plane.revision().await,
+        before,
+        "a dry run writes nothing: {dry}"
+    );
+    let done = plane
+        .expect(200, "POST", "/api/v1/import?dry_run=false", body)
+        .await;
+    let revision = plane.revision().await;
+    assert_eq!(revision, before + 1, "one import, one revision: {done}");
+    node.applied(revision).await;
+
+    let mut ticks = Client::h1(node.addr())
+        .await
+        .get("/t/shop/ticks", &[])
+        .await;
+    assert_eq!(ticks.status, 200);
+    ticks.read_until("event: tick\n").await;
+
+    let mut alerts = Client::h2c(node.addr())
+        .await
+        .get("/t/shop/alerts", &[])
+        .await;
+    assert_eq!(alerts.status, 200);
+    publish(upstream, "alerts", r#"{"nope":1}"#).await;
+    publish(upstream, "alerts", r#"{"headline":"sale"}"#).await;
+    let text = alerts.read_until("sale").await;
+    assert!(
+        !text.contains("nope"),
+        "the event breaking its schema was dropped: {text}"
+    );
+    assert!(text.contains("data: {\"headline\":\"sale\"}"), "{text}");
+    let dropped = "sluice_events_invalid_total{tenant=\"shop\",route=\"alerts\",reason=\"schema\",action=\"drop\"}";
+    assert_eq!(
+        crate::support::metric(&node.node.state.metrics.render(), dropped),
+        1.0
+    );
+
+    // The tenant's export is AsyncAPI 3.0 with both channels.
+    let exported = plane
+        .expect(200, "GET", "/api/v1/tenants/shop/asyncapi", Value::Null)
+        .await;
+    assert_eq!(exported["asyncapi"], "3.0.0");
+    let channels = exported["channels"].as_object().unwrap();
+    assert_eq!(channels.len(), 2, "{exported}");
+}
