@@ -426,47 +426,10 @@ async fn dev_prints_a_curl_line_that_streams_and_a_second_start_reuses_the_demo(
 #[tokio::test]
 async fn zillas_example_config_runs_unchanged_over_h2_with_tls() {
     // The seed file byte for byte, beside a locally made keystore.
-    let dir = tempfile::tempdir().unwrap();
     let seed = include_str!("../../examples/zilla/zilla.yaml");
-    std::fs::write(dir.path().join("zilla.yaml"), seed).unwrap();
-    std::fs::create_dir(dir.path().join("tls")).unwrap();
-    let ca = TestCa::new();
-    let p12 = ca.write_p12(
-        dir.path(),
-        "localhost",
-        &ca.leaf(&["localhost"]),
-        "zilla-pass",
-    );
-    std::fs::rename(p12, dir.path().join("tls/localhost.p12")).unwrap();
-    std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
-    // The file serves /var/www/; the test puts one page there and removes it after.
-    std::fs::create_dir_all("/var/www").expect("the Zilla example serves /var/www/ (run as root)");
     let page = format!("sluice-e2e-{}.html", std::process::id());
+    let (dir, node) = run_zilla(seed, "zilla-pass", "127.0.0.2").await;
     std::fs::write(format!("/var/www/{page}"), "<p>from zilla's filesystem</p>").unwrap();
-
-    // `sse-server` is the demo upstream, on a loopback address of its own.
-    let listener = tokio::net::TcpListener::bind("127.0.0.2:8001")
-        .await
-        .unwrap();
-    let demo = sluice_demo_upstream::demo::DemoConfig {
-        interval: std::time::Duration::from_millis(100),
-    };
-    tokio::spawn(sluice_demo_upstream::demo::run(
-        listener,
-        demo,
-        std::future::pending(),
-    ));
-    let mut node = Process::spawn_with_env(
-        &[
-            "data-plane",
-            "--config",
-            dir.path().join("zilla.yaml").to_str().unwrap(),
-            "--resolve",
-            "sse-server=127.0.0.2",
-        ],
-        &[("KEYSTORE_PASSWORD", "zilla-pass")],
-    );
-    node.addr_logged("listening").await;
 
     let ca_path = dir.path().join("ca.pem");
     let cacert = ca_path.to_str().unwrap();
@@ -523,37 +486,7 @@ async fn zillas_example_with_a_test_key_streams_with_scope_and_challenges_before
     let config = format!("{}{keys}{}", &seed[..start], &seed[end..])
         .replace("port: 7143", "port: 7144")
         .replace("localhost:7143", "localhost:7144");
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("zilla.yaml"), config).unwrap();
-    std::fs::create_dir(dir.path().join("tls")).unwrap();
-    let ca = TestCa::new();
-    let p12 = ca.write_p12(dir.path(), "localhost", &ca.leaf(&["localhost"]), "pw");
-    std::fs::rename(p12, dir.path().join("tls/localhost.p12")).unwrap();
-    std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
-    std::fs::create_dir_all("/var/www").unwrap();
-
-    let listener = tokio::net::TcpListener::bind("127.0.0.3:8001")
-        .await
-        .unwrap();
-    let demo = sluice_demo_upstream::demo::DemoConfig {
-        interval: std::time::Duration::from_millis(200),
-    };
-    tokio::spawn(sluice_demo_upstream::demo::run(
-        listener,
-        demo,
-        std::future::pending(),
-    ));
-    let mut node = Process::spawn_with_env(
-        &[
-            "data-plane",
-            "--config",
-            dir.path().join("zilla.yaml").to_str().unwrap(),
-            "--resolve",
-            "sse-server=127.0.0.3",
-        ],
-        &[("KEYSTORE_PASSWORD", "pw")],
-    );
-    node.addr_logged("listening").await;
+    let (dir, node) = run_zilla(&config, "pw", "127.0.0.3").await;
 
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -605,4 +538,47 @@ async fn zillas_example_with_a_test_key_streams_with_scope_and_challenges_before
         }
     }
     node.terminate();
+}
+
+/// Runs `zilla_yaml` under `sluice data-plane` in a fresh folder with a locally made keystore
+/// (password `password`), `sse-server` resolved to a demo upstream on `loopback`:8001.
+/// Returns the folder (holding `ca.pem`) and the process.
+async fn run_zilla(
+    zilla_yaml: &str,
+    password: &str,
+    loopback: &str,
+) -> (tempfile::TempDir, Process) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("zilla.yaml"), zilla_yaml).unwrap();
+    std::fs::create_dir(dir.path().join("tls")).unwrap();
+    let ca = TestCa::new();
+    let p12 = ca.write_p12(dir.path(), "localhost", &ca.leaf(&["localhost"]), password);
+    std::fs::rename(p12, dir.path().join("tls/localhost.p12")).unwrap();
+    std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
+    // The example serves /var/www/, which must exist (tests run as root in CI).
+    std::fs::create_dir_all("/var/www").expect("the Zilla example serves /var/www/ (run as root)");
+
+    let listener = tokio::net::TcpListener::bind(format!("{loopback}:8001"))
+        .await
+        .unwrap();
+    let demo = sluice_demo_upstream::demo::DemoConfig {
+        interval: std::time::Duration::from_millis(100),
+    };
+    tokio::spawn(sluice_demo_upstream::demo::run(
+        listener,
+        demo,
+        std::future::pending(),
+    ));
+    let config = dir.path().join("zilla.yaml");
+    let resolve = format!("sse-server={loopback}");
+    let args = [
+        "data-plane",
+        "--config",
+        config.to_str().unwrap(),
+        "--resolve",
+        &resolve,
+    ];
+    let mut node = Process::spawn_with_env(&args, &[("KEYSTORE_PASSWORD", password)]);
+    node.addr_logged("listening").await;
+    (dir, node)
 }
