@@ -6,6 +6,7 @@ mod support;
 
 mod admin;
 mod auth;
+mod console;
 mod curl;
 mod delivery;
 mod failures;

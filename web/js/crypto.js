@@ -23,6 +23,20 @@ const ALGORITHMS = {
 /** The algorithms the console can generate and sign with. */
 export const SUPPORTED = Object.keys(ALGORITHMS);
 
+/**
+ * Why keys cannot be made or used here, or null when they can: browsers offer WebCrypto's
+ * `crypto.subtle` only in secure contexts (HTTPS, or http://localhost and 127.0.0.1).
+ */
+export function unavailable() {
+  if (window.isSecureContext && globalThis.crypto?.subtle) return null;
+  return 'Keys are made and used with WebCrypto, which browsers offer only over HTTPS or on localhost. Open the console that way to generate keys or mint tokens.';
+}
+
+/** A random id: 16 bytes, base64url. */
+export function randomId() {
+  return base64url(crypto.getRandomValues(new Uint8Array(16)));
+}
+
 /** base64url without padding (RFC 4648 §5) of bytes or a string. */
 export function base64url(input) {
   const bytes = typeof input === 'string' ? new TextEncoder().encode(input) : new Uint8Array(input);

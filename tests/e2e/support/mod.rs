@@ -1,6 +1,7 @@
 //! The end-to-end harness: a real node started in-process from a real config file on port 0,
 //! real upstreams on sockets, real HTTP/1.1, h2 and TLS clients.
 
+pub mod browser;
 pub mod certs;
 pub mod client;
 pub mod fleet;

@@ -5,7 +5,7 @@
 import { all, del, get, post, put, seg } from '../api.js';
 import { busy, control, deleteButton, field, h, heading, notify, replace, table } from '../dom.js';
 import { InputError } from '../forms.js';
-import { SUPPORTED, generate, remember, sessionKeys } from '../crypto.js';
+import { SUPPORTED, generate, remember, sessionKeys, unavailable } from '../crypto.js';
 import { tenantTabs } from './tabs.js';
 
 /** `#/tenants/{t}/keys`. */
@@ -40,8 +40,9 @@ function generateForm(tenant, reload) {
     label: 'Algorithm', name: 'alg', kind: 'select', value: 'ES256',
     options: SUPPORTED.map((alg) => [alg, alg === 'ES256' ? 'ES256 (ECDSA P-256)' : 'RS256 (RSA 2048)']),
   });
-  const submit = h('button', { type: 'submit', class: 'primary' }, 'Generate and add');
-  const result = h('div', { class: 'result', role: 'status' });
+  const missing = unavailable();
+  const submit = h('button', { type: 'submit', class: 'primary', disabled: Boolean(missing) }, 'Generate and add');
+  const result = h('div', { class: 'result', role: 'status' }, missing ? h('p', { class: 'problem' }, missing) : null);
   const form = h('form', { class: 'card', id: 'key-generate', 'aria-labelledby': 'key-generate-title' },
     h('h2', { id: 'key-generate-title' }, 'Generate a key pair'),
     h('p', { class: 'hint' }, 'Made in this browser with WebCrypto. The public key is added to the tenant; the private key never leaves this page unless you download it.'),

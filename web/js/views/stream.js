@@ -5,7 +5,7 @@
 import { all, get, seg } from '../api.js';
 import { busy, control, field, h, heading, notify, replace } from '../dom.js';
 import { InputError, splitList } from '../forms.js';
-import { importPem, remember, sessionKeys, signJwt } from '../crypto.js';
+import { importPem, randomId, remember, sessionKeys, signJwt, unavailable } from '../crypto.js';
 
 const NODE_KEY = 'sluice.nodeUrl';
 const MAX_EVENTS = 500;
@@ -144,6 +144,8 @@ function fillKeys(state, ui) {
 async function mintToken(state, ui) {
   const auth = state.tenant?.tenant.auth;
   if (!auth) throw new InputError('', 'the tenant has no token checks (no issuer); public routes need no token');
+  const missing = unavailable();
+  if (missing) throw new InputError('', missing);
   const key = await signingKey(state, ui);
   const now = Math.floor(Date.now() / 1000);
   const minutes = Math.max(1, Number(control(ui.mint.minutes).value) || 15);
@@ -153,7 +155,7 @@ async function mintToken(state, ui) {
     aud: audiences.length === 1 ? audiences[0] : audiences,
     iat: now,
     exp: now + minutes * 60,
-    jti: crypto.randomUUID(),
+    jti: randomId(),
     client_id: 'sluice-console',
   };
   claims[auth.subject_claim ?? 'sub'] = control(ui.mint.sub).value.trim() || 'console-tester';
