@@ -9,6 +9,7 @@ mod auth;
 mod console;
 mod curl;
 mod delivery;
+mod eventsource;
 mod failures;
 mod files;
 mod fleet;
