@@ -409,7 +409,18 @@ async fn dev_prints_a_curl_line_that_streams_and_a_second_start_reuses_the_demo(
         .await
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "401");
-    drop(dev);
+    // Ctrl-C stops everything cleanly.
+    let mut dev = dev;
+    let pid = dev.id().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    let status = tokio::time::timeout(GUARD, dev.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "sluice dev exits 0 on Ctrl-C: {status}");
 
     let (_again, printed) = start_dev(dir.path()).await;
     let admin_again = printed
