@@ -109,7 +109,7 @@ pub async fn run(
     {
         return Err("the node got no config from the control plane within 30 s".into());
     }
-    print_welcome(&console, &state, node_addr)?;
+    print_welcome(&console, &state, node_addr, &data_dir.join("demo-key.pem"))?;
     let (_, _, _) = (node.wait().await, plane.wait().await, upstream_task.await);
     Ok(())
 }
@@ -144,6 +144,7 @@ fn print_welcome(
     console: &str,
     state: &DevState,
     node: std::net::SocketAddr,
+    key_path: &Path,
 ) -> Result<(), DevError> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
@@ -159,6 +160,12 @@ fn print_welcome(
     println!("  admin token:  {}", state.admin_token);
     println!("  client token (1 hour, subject demo-user, scope ticks:read):");
     println!("    {client_token}");
+    println!(
+        "  mint more:    sluice token --key {} --kid {} --iss {ISSUER} --aud {AUDIENCE} \\",
+        key_path.display(),
+        state.kid
+    );
+    println!("                  --sub ada --scope ticks:read --exp 1h");
     println!("  stream through the node:");
     println!("    curl -N -H 'authorization: Bearer {client_token}' http://{node}/t/demo/ticks");
     println!("  Ctrl-C stops everything.");
@@ -194,7 +201,8 @@ fn load_or_create_state(data_dir: &Path) -> Result<(DevState, Value), DevError> 
         key_pem,
         kid: jwk["kid"].as_str().unwrap_or_default().to_owned(),
     };
-    std::fs::write(state_file(data_dir), state_json(&state, &jwk).to_string())?;
+    write_private(&state_file(data_dir), &state_json(&state, &jwk).to_string())?;
+    write_private(&data_dir.join("demo-key.pem"), &state.key_pem)?;
     Ok((state, jwk))
 }
 
@@ -202,7 +210,20 @@ fn save_state(data_dir: &Path, state: &DevState) -> Result<(), DevError> {
     let path = state_file(data_dir);
     let mut saved: Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
     saved["node_token"] = json!(state.node_token);
-    std::fs::write(path, saved.to_string())?;
+    write_private(&path, &saved.to_string())?;
+    Ok(())
+}
+
+/// Writes a file only its owner may read: it holds a private key and the admin token.
+fn write_private(path: &Path, contents: &str) -> Result<(), DevError> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    options.open(path)?.write_all(contents.as_bytes())?;
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 use http::{HeaderMap, Method, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 
-use crate::auth::{AuthError, Identity, TenantAuth, require_scopes};
+use crate::auth::{AuthError, Identity, InvalidReason, TenantAuth, require_scopes};
 use crate::body::StreamBody;
 use crate::error::Refusal;
 use crate::metrics::Metrics;
@@ -38,6 +38,12 @@ pub async fn authenticate(
         request.uri().query(),
     )
     .await?;
+    // A token inside its leeway but past `exp` would open a stream that ends at once; the
+    // client is better told now, so it fetches a fresh token.
+    if identity.expires_at <= crate::reload::unix_now() {
+        let error = AuthError::Invalid(InvalidReason::Expired);
+        return Err(refusal(node, tenant, Some(auth), route, error));
+    }
     Ok(Some(identity))
 }
 
@@ -49,6 +55,11 @@ async fn verify(
     headers: &HeaderMap,
     query: Option<&str>,
 ) -> Result<Identity, Refusal> {
+    // `Authorization` is a singleton (RFC 9110 section 11.6.2): two of them are ambiguous.
+    if headers.get_all(http::header::AUTHORIZATION).iter().count() > 1 {
+        let error = AuthError::Invalid(InvalidReason::Malformed);
+        return Err(refusal(node, tenant, Some(auth), route, error));
+    }
     let token = auth.credential(headers, query.unwrap_or(""));
     let Some(token) = token else {
         return Err(refusal(node, tenant, Some(auth), route, AuthError::Missing));
@@ -111,7 +122,7 @@ pub async fn challenge_response(
     .await?;
     if identity.subject.is_none() {
         // Streams of tokens without a subject are never challenged, so never refreshed.
-        let error = AuthError::Invalid(crate::auth::InvalidReason::BadClaimType);
+        let error = AuthError::Invalid(InvalidReason::BadClaimType);
         return Err(refusal(node, tenant, Some(auth), route, error));
     }
     let extended = node.leases.refresh(&tenant.name, &identity).map_err(|_| {

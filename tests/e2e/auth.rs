@@ -310,3 +310,37 @@ async fn a_swap_that_removes_the_signing_key_ends_the_stream_and_keeps_others() 
         .unwrap();
     drop(globex);
 }
+
+#[tokio::test]
+async fn a_token_past_exp_but_inside_leeway_and_a_doubled_authorization_get_401() {
+    let s = setup("").await;
+    let mut client = Client::h1(s.node.addr()).await;
+    // Leeway is 5 s: this token still verifies, but its stream would end at once.
+    let stale = format!(
+        "Bearer {}",
+        token(
+            &s.acme,
+            json!({ "scope": "read", "group": "g", "exp": now() - 2 })
+        )
+    );
+    let stream = client
+        .get("/t/acme/events", &[("authorization", &stale)])
+        .await;
+    assert_eq!(stream.status, 401);
+    assert_eq!(
+        stream.header("www-authenticate"),
+        Some("Bearer realm=\"acme\", error=\"invalid_token\"")
+    );
+
+    let good = format!(
+        "Bearer {}",
+        token(&s.acme, json!({ "scope": "read", "group": "g" }))
+    );
+    let doubled = [
+        ("authorization", good.as_str()),
+        ("authorization", "Bearer x"),
+    ];
+    let stream = client.get("/t/acme/events", &doubled).await;
+    assert_eq!(stream.status, 401);
+    assert!(s.upstream.requests().is_empty());
+}
