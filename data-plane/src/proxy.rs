@@ -21,8 +21,8 @@ use crate::lease::Lease;
 use crate::limits::Permit;
 use crate::metrics::Metrics;
 use crate::node::NodeState;
+use crate::route::Params;
 use crate::route::path;
-use crate::route::{Params, placeholders};
 use crate::snapshot::{Route, Snapshot, Target, Tenant, Upstream};
 use crate::stream;
 
@@ -206,7 +206,7 @@ struct Caller<'a> {
 
 impl Caller<'_> {
     /// Owned values of the identity placeholders a template may use.
-    fn identity_values(&self, templates: &[&str]) -> Vec<(String, String)> {
+    fn identity_values(&self, claims: &[String]) -> Vec<(String, String)> {
         let Some(identity) = self.identity else {
             return Vec::new();
         };
@@ -214,10 +214,7 @@ impl Caller<'_> {
         if let Some(subject) = &identity.subject {
             values.push(("subject".to_owned(), subject.clone()));
         }
-        let names = templates
-            .iter()
-            .flat_map(|t| placeholders(t).unwrap_or_default());
-        for name in names {
+        for name in claims {
             let Some(claim) = name.strip_prefix("claims.") else {
                 continue;
             };
@@ -241,7 +238,7 @@ fn plan_upstream(
     let query = request.uri().query().unwrap_or("");
     let last_event_id = last_event_id(request.headers(), query, &route.last_event_id_query)?;
     let forwarded_query = forward_query(query, &route.dropped_query_params);
-    let values = caller.identity_values(&upstream.templates());
+    let values = caller.identity_values(&upstream.claims);
     let lookup = |name: &str| match name {
         "tenant" => Some(tenant.name.as_str()),
         other => caller.params.get(other).or_else(|| {

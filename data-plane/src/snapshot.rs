@@ -132,6 +132,8 @@ pub enum Target {
 pub struct Upstream {
     url: String,
     headers: Vec<(HeaderName, String)>,
+    /// The `{claims.NAME}` placeholders the URL and headers use, found once at compile time.
+    pub claims: Vec<String>,
     /// The longest wait for response headers (no limit applies to the stream after that).
     pub response_timeout: Duration,
     /// The pooled client for this route's version and TLS settings.
@@ -216,12 +218,6 @@ impl Upstream {
         }
         url.parse()
             .map_err(|_| Refusal::BadRequest("the upstream URL could not be built".into()))
-    }
-
-    /// The URL and header templates, to learn which placeholders they use.
-    pub fn templates(&self) -> Vec<&str> {
-        let headers = self.headers.iter().map(|(_, template)| template.as_str());
-        std::iter::once(self.url.as_str()).chain(headers).collect()
     }
 
     /// The route's upstream headers with placeholders filled.

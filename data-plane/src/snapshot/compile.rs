@@ -301,9 +301,16 @@ fn compile_upstream(
         .client(&key)
         .map_err(|error| errors.push(format!("{path}.upstream.ca"), error.to_string()))
         .ok()?;
+    let templates = std::iter::once(&upstream.url).chain(headers.iter().map(|(_, t)| t));
+    let claims = templates
+        .flat_map(|template| placeholders(template).unwrap_or_default())
+        .filter(|name| name.starts_with("claims."))
+        .map(str::to_owned)
+        .collect();
     (errors.len() == before).then(|| Upstream {
         url: upstream.url.clone(),
         headers,
+        claims,
         response_timeout: nonzero(upstream.response_timeout.get()),
         client,
     })
