@@ -47,7 +47,47 @@ pub fn router(state: AppState) -> Router {
         // Routes on one path with different methods merge into one method router.
         router = router.route(endpoint.path, method_router);
     }
-    router.with_state(state)
+    router
+        .layer(axum::middleware::from_fn(require_json))
+        .with_state(state)
+}
+
+/// Refuses a request body that does not say it is JSON with 415, before any handler reads it:
+/// a form or text body must not be parsed as if it were the JSON it merely resembles.
+async fn require_json(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    let headers = request.headers();
+    let has_body = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|length| length != "0")
+        || headers.contains_key(header::TRANSFER_ENCODING);
+    let essence = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    let json = essence.is_some_and(|e| e == "application/json" || e.ends_with("+json"));
+    if !has_body || json {
+        return next.run(request).await;
+    }
+    let status = StatusCode::UNSUPPORTED_MEDIA_TYPE;
+    let body = serde_json::json!({
+        "type": "about:blank",
+        "title": "Unsupported Media Type",
+        "status": status.as_u16(),
+        "detail": "request bodies are JSON: send content-type: application/json",
+    });
+    let mut response = (status, body.to_string()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/problem+json"),
+    );
+    response
 }
 
 /// One operation: its method and path, and what the OpenAPI document says of it.

@@ -272,3 +272,24 @@ async fn concurrent_changes_each_get_their_own_revision(db: Db) {
     assert_eq!(routes.len(), 8);
     plane.stop().await;
 }
+
+#[tokio::test]
+async fn a_body_that_is_not_json_gets_415_and_writes_nothing() {
+    let db = Db::new(crate::support::Backend::Sqlite).await.unwrap();
+    let plane = Plane::start(db.options()).await;
+    let before = plane.revision().await;
+    let body = r#"{"name":"acme","path_prefix":"/t/acme"}"#.to_owned();
+    let headers = [("content-type", "application/x-www-form-urlencoded")];
+    let reply = plane
+        .request(
+            "POST",
+            "/api/v1/tenants",
+            Some(crate::support::ADMIN),
+            body,
+            &headers,
+        )
+        .await;
+    assert_eq!(reply.status, 415);
+    assert_eq!(plane.revision().await, before);
+    plane.stop().await;
+}

@@ -203,7 +203,7 @@ impl Plane {
         self.request(method, path, token, bytes, &all).await
     }
 
-    async fn request(
+    pub async fn request(
         &self,
         method: &str,
         path: &str,
