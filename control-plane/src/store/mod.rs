@@ -12,6 +12,7 @@ pub mod hosts;
 pub mod keys;
 mod migrations;
 pub mod nodes;
+mod owned;
 mod page;
 pub mod revisions;
 pub mod routes;
