@@ -161,7 +161,7 @@ fn print_welcome(
     println!("  client token (1 hour, subject demo-user, scope ticks:read):");
     println!("    {client_token}");
     println!(
-        "  mint more:    sluice token --key {} --kid {} --iss {ISSUER} --aud {AUDIENCE} \\",
+        "  mint more:    sluice token --key {} --kid={} --iss {ISSUER} --aud {AUDIENCE} \\",
         key_path.display(),
         state.kid
     );

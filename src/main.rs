@@ -187,8 +187,8 @@ struct TokenArgs {
     /// Signing algorithm: RS256/384/512, PS256/384/512, ES256, ES384 or EdDSA.
     #[arg(long, default_value = "RS256")]
     alg: String,
-    /// The key id (`kid` header).
-    #[arg(long)]
+    /// The key id (`kid` header). Thumbprint ids may start with `-`, so any value is taken.
+    #[arg(long, allow_hyphen_values = true)]
     kid: Option<String>,
     /// Subject (`sub`).
     #[arg(long)]

@@ -77,7 +77,8 @@ pub async fn open(
     let response = match tokio::time::timeout(upstream.response_timeout, call).await {
         Err(_) => return failure(node, &route, "timeout"),
         Ok(Err(error)) => {
-            tracing::debug!(tenant = %labels.tenant, route = %labels.route, %error, "upstream unreachable");
+            let (tenant, name) = (&labels.tenant, &labels.route);
+            tracing::debug!(%tenant, route = %name, %error, "upstream unreachable");
             return failure(node, &route, "connect");
         }
         Ok(Ok(response)) => response,
@@ -203,6 +204,8 @@ impl Pump {
         let lease = self.grant.lease.clone();
         let mut deadline = lease.as_ref().map(|lease| lease.deadline());
         let mut challenge_at = self.challenge_at();
+        // `select!` arms wait on these only when set; `far_future` stands in otherwise.
+        let at = |instant: Option<Instant>| sleep_until(instant.unwrap_or_else(far_future));
         let end = loop {
             tokio::select! {
                 biased;
@@ -213,14 +216,14 @@ impl Pump {
                         break End::RouteRemoved;
                     }
                 }
-                () = sleep_until(deadline.unwrap_or_else(far_future)), if deadline.is_some() => {
+                () = at(deadline), if deadline.is_some() => {
                     break End::TokenExpired;
                 }
                 () = extended(lease.as_deref()) => {
                     deadline = lease.as_ref().map(|lease| lease.deadline());
                     challenge_at = self.challenge_at();
                 }
-                () = sleep_until(challenge_at.unwrap_or_else(far_future)), if challenge_at.is_some() => {
+                () = at(challenge_at), if challenge_at.is_some() => {
                     challenge_at = None;
                     Metrics::tenant(&self.node.metrics.challenges_sent, &self.route.labels.tenant);
                     if let Err(end) = self.send(Bytes::from_static(CHALLENGE_EVENT)) { break end; }
@@ -241,7 +244,7 @@ impl Pump {
                     }
                     quiet_until = heartbeat.map(|every| Instant::now() + every);
                 }
-                () = sleep_until(quiet_until.unwrap_or_else(far_future)), if quiet_until.is_some() => {
+                () = at(quiet_until), if quiet_until.is_some() => {
                     sse::encode_comment("", &mut out);
                     if let Err(end) = self.send(out.split().freeze()) { break end; }
                     quiet_until = heartbeat.map(|every| Instant::now() + every);

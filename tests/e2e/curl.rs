@@ -593,3 +593,34 @@ async fn run_zilla(
     node.addr_logged("listening").await;
     (dir, node)
 }
+
+#[tokio::test]
+async fn token_takes_a_kid_that_starts_with_a_hyphen() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key.pem");
+    let (pem, _) =
+        sluice_data_plane::auth::mint::generate_key_pair(sluice_data_plane::auth::Alg::Es256)
+            .unwrap();
+    std::fs::write(&key, pem).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args([
+            "token", "--alg", "ES256", "--sub", "ada", "--kid", "-Wx_1", "--key",
+        ])
+        .arg(&key)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap();
+    let header = token.split('.').next().unwrap();
+    use base64::Engine;
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .unwrap();
+    let header: serde_json::Value = serde_json::from_slice(&header).unwrap();
+    assert_eq!(header["kid"], "-Wx_1");
+}

@@ -182,10 +182,24 @@ impl Tab {
     }
 
     /// Clicks the element matching `selector`, as a user would (mouse events at its centre).
+    /// The page may re-render between finding the element and clicking it (a view refreshing
+    /// its list); a click that misses is tried again on the fresh element until the deadline.
     pub async fn click(&self, selector: &str) {
-        self.wait_visible(selector).await;
-        let element = self.page.find_element(selector).await.expect(selector);
-        element.click().await.expect("click");
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            self.wait_visible(selector).await;
+            let clicked = match self.page.find_element(selector).await {
+                Ok(element) => element.click().await.map(drop),
+                Err(error) => Err(error),
+            };
+            match clicked {
+                Ok(()) => return,
+                Err(error) if tokio::time::Instant::now() >= deadline => {
+                    panic!("clicking {selector}: {error}")
+                }
+                Err(_) => tokio::time::sleep(POLL).await,
+            }
+        }
     }
 
     /// Replaces the text of the control matching `selector` by typing `text` into it.
