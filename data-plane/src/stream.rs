@@ -31,15 +31,24 @@ const DEFAULT_RETRY: Duration = Duration::from_secs(3);
 
 /// How a stream ended, for logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum End {
+pub enum End {
+    /// The upstream body ended cleanly.
     UpstreamEnded,
+    /// The client went away.
     ClientGone,
+    /// The client fell behind its queue and was cut off.
     ClientTooSlow,
+    /// The upstream body failed mid-stream.
     UpstreamBroke,
+    /// An upstream line or event exceeded `max_event_size`.
     EventTooLarge,
+    /// A config swap removed the route, or the key that signed the stream's token.
     RouteRemoved,
+    /// An event failed its schema on an `on_invalid: close` route.
     InvalidEvent,
+    /// The stream's token expired.
     TokenExpired,
+    /// The node is draining.
     Draining,
 }
 
@@ -161,8 +170,10 @@ fn start(
     event_stream_response(body)
 }
 
-/// The per-stream task and the counters it looked up once.
-struct Pump {
+/// The per-stream task and the counters it looked up once. Public, with [`Pump::new`] and
+/// [`Pump::forward`], so `sluice-bench hotpath` can drive the per-event path outside a task.
+#[derive(Debug)]
+pub struct Pump {
     node: Arc<NodeState>,
     route: Arc<Route>,
     sender: StreamSender,
@@ -174,7 +185,13 @@ struct Pump {
 }
 
 impl Pump {
-    fn new(node: Arc<NodeState>, route: Arc<Route>, sender: StreamSender, grant: Grant) -> Self {
+    /// A pump feeding `sender` for `route`; counts the stream as opened and active.
+    pub fn new(
+        node: Arc<NodeState>,
+        route: Arc<Route>,
+        sender: StreamSender,
+        grant: Grant,
+    ) -> Self {
         let m = &node.metrics;
         let labels: &RouteLabels = &route.labels;
         m.streams_opened.get_or_create(labels).inc();
@@ -273,7 +290,7 @@ impl Pump {
     }
 
     /// Encodes parsed frames and queues them as one write.
-    fn forward(&self, frames: &mut Vec<Frame>, out: &mut BytesMut) -> Result<(), End> {
+    pub fn forward(&self, frames: &mut Vec<Frame>, out: &mut BytesMut) -> Result<(), End> {
         let mut events = 0;
         let mut verdict = Ok(());
         for frame in frames.drain(..) {
