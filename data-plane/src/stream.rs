@@ -4,7 +4,9 @@
 //! The pump owns the upstream response body. Dropping it (client gone, swap, drain) closes the
 //! upstream request at once: the h1 connection is closed, the h2 stream reset (C18).
 
+use std::future::poll_fn;
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -14,7 +16,9 @@ use hyper::body::Incoming;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use rand::Rng;
+use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until};
+use tokio_util::sync::ReusableBoxFuture;
 
 use crate::body::{SendError, StreamBody, StreamSender};
 use crate::config::OnInvalid;
@@ -211,64 +215,94 @@ impl Pump {
     }
 
     async fn run(self, mut upstream: Incoming) {
+        let end = self.pump(&mut upstream).await;
+        self.finish(end);
+    }
+
+    /// Forwards events until something ends the stream.
+    ///
+    /// The futures that wait for rare things (drain, client gone, swap, expiry, refresh,
+    /// challenge, heartbeat) are made once and kept across events: each registers its waker
+    /// once instead of once per event, so an event costs a poll of each, not a registration.
+    async fn pump(&self, upstream: &mut Incoming) -> End {
         let mut parser = Parser::new(self.route.max_event_size);
         let mut frames = Vec::new();
         let mut out = BytesMut::new();
-        let mut swaps = self.node.swaps();
-        let heartbeat = self.route.heartbeat;
-        let mut quiet_until = heartbeat.map(|every| Instant::now() + every);
-        let shutdown = self.node.shutdown.clone();
-        let lease = self.grant.lease.clone();
-        let mut deadline = lease.as_ref().map(|lease| lease.deadline());
+        let lease = self.grant.lease.as_deref();
+        let mut deadline = lease.map(Lease::deadline);
         let mut challenge_at = self.challenge_at();
-        // `select!` arms wait on these only when set; `far_future` stands in otherwise.
-        let at = |instant: Option<Instant>| sleep_until(instant.unwrap_or_else(far_future));
-        let end = loop {
+        let heartbeat = self.route.heartbeat;
+        let mut last_activity = Instant::now();
+
+        let drained = self.node.shutdown.cancelled();
+        let client_gone = self.sender.closed();
+        let mut swaps = Swaps::new(self.node.swaps());
+        let expiry = sleep_until(deadline.unwrap_or_else(far_future));
+        let challenge = sleep_until(challenge_at.unwrap_or_else(far_future));
+        let renewal = extended(lease);
+        let quiet = sleep_until(heartbeat.map_or_else(far_future, |every| last_activity + every));
+        tokio::pin!(drained, client_gone, expiry, challenge, renewal, quiet);
+        loop {
             tokio::select! {
                 biased;
-                () = shutdown.cancelled() => break End::Draining,
-                () = self.sender.closed() => break End::ClientGone,
-                changed = swaps.changed() => {
-                    if changed.is_err() || !self.node.stream_alive(&self.route, lease.as_deref()) {
-                        break End::RouteRemoved;
+                () = &mut drained => return End::Draining,
+                () = &mut client_gone => return End::ClientGone,
+                changed = poll_fn(|cx| swaps.poll_changed(cx)) => {
+                    if changed.is_err() || !self.node.stream_alive(&self.route, lease) {
+                        return End::RouteRemoved;
                     }
                 }
-                () = at(deadline), if deadline.is_some() => {
-                    break End::TokenExpired;
-                }
-                () = extended(lease.as_deref()) => {
-                    deadline = lease.as_ref().map(|lease| lease.deadline());
+                () = &mut expiry, if deadline.is_some() => return End::TokenExpired,
+                () = &mut renewal => {
+                    deadline = lease.map(Lease::deadline);
+                    expiry.as_mut().reset(deadline.unwrap_or_else(far_future));
                     challenge_at = self.challenge_at();
+                    challenge.as_mut().reset(challenge_at.unwrap_or_else(far_future));
+                    renewal.set(extended(lease));
                 }
-                () = at(challenge_at), if challenge_at.is_some() => {
+                () = &mut challenge, if challenge_at.is_some() => {
                     challenge_at = None;
                     Metrics::tenant(&self.node.metrics.challenges_sent, &self.route.labels.tenant);
-                    if let Err(end) = self.send(Bytes::from_static(CHALLENGE_EVENT)) { break end; }
+                    if let Err(end) = self.send(Bytes::from_static(CHALLENGE_EVENT)) {
+                        return end;
+                    }
                 }
                 frame = upstream.frame() => {
                     let Some(Ok(frame)) = frame else {
-                        if matches!(frame, Some(Err(_))) { break End::UpstreamBroke; }
+                        if matches!(frame, Some(Err(_))) {
+                            return End::UpstreamBroke;
+                        }
                         parser.finish(&mut frames);
                         let _ = self.forward(&mut frames, &mut out);
-                        break End::UpstreamEnded;
+                        return End::UpstreamEnded;
                     };
                     let Some(data) = frame.data_ref() else { continue };
                     if parser.feed(data, &mut frames).is_err() {
-                        break End::EventTooLarge;
+                        return End::EventTooLarge;
                     }
                     if let Err(end) = self.forward(&mut frames, &mut out) {
-                        break end;
+                        return end;
                     }
-                    quiet_until = heartbeat.map(|every| Instant::now() + every);
+                    if heartbeat.is_some() {
+                        last_activity = Instant::now();
+                    }
                 }
-                () = at(quiet_until), if quiet_until.is_some() => {
-                    sse::encode_comment("", &mut out);
-                    if let Err(end) = self.send(out.split().freeze()) { break end; }
-                    quiet_until = heartbeat.map(|every| Instant::now() + every);
+                () = &mut quiet, if heartbeat.is_some() => {
+                    // The timer is not moved per event: when it fires early (events came since it
+                    // was set), it is set again for a full interval after the last one.
+                    let every = heartbeat.unwrap_or_default();
+                    let now = Instant::now();
+                    if last_activity + every <= now {
+                        sse::encode_comment("", &mut out);
+                        if let Err(end) = self.send(out.split().freeze()) {
+                            return end;
+                        }
+                        last_activity = now;
+                    }
+                    quiet.as_mut().reset(last_activity + every);
                 }
             }
-        };
-        self.finish(end);
+        }
     }
 
     /// When the next `challenge` goes out: `challenge` before expiry, for tokens with a
@@ -397,6 +431,37 @@ impl Pump {
             End::UpstreamEnded | End::ClientGone | End::RouteRemoved | End::InvalidEvent => {}
         }
     }
+}
+
+/// The node's config swaps, waited on by one future that outlives each event.
+struct Swaps {
+    next: ReusableBoxFuture<'static, SwapWait>,
+}
+
+/// A finished wait for a swap, and the receiver to wait on next.
+type SwapWait = (Result<(), watch::error::RecvError>, watch::Receiver<u64>);
+
+impl Swaps {
+    fn new(receiver: watch::Receiver<u64>) -> Swaps {
+        Swaps {
+            next: ReusableBoxFuture::new(swap_after(receiver)),
+        }
+    }
+
+    /// Ready once per swap; `Err` when the node is gone.
+    fn poll_changed(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), watch::error::RecvError>> {
+        let (changed, receiver) = ready!(self.next.poll(cx));
+        self.next.set(swap_after(receiver));
+        Poll::Ready(changed)
+    }
+}
+
+async fn swap_after(mut receiver: watch::Receiver<u64>) -> SwapWait {
+    let changed = receiver.changed().await;
+    (changed, receiver)
 }
 
 /// Resolves when `lease` is extended; never without one.

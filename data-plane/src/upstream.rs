@@ -22,6 +22,18 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::tls::{self, TlsError};
 
+/// The h2 connection-level receive window toward an upstream: 256 MiB, Envoy's default, where
+/// hyper's client would use 5 MiB.
+///
+/// One connection carries every stream of the routes sharing a client, and a reconnect storm
+/// brings all their first events at once (100,000 streams of 512 B is 50 MiB). Once the window
+/// is spent, a hyper upstream answers the credit trickling back with one-byte DATA frames (it
+/// reserves a byte per stream before it has the data), and h2's flood guard, which tolerates
+/// unread small frames worth half the window, closes the connection with ENHANCE_YOUR_CALM,
+/// breaking every stream on it. The window is credit, not memory: data waits in it only while
+/// the node is behind, since streams read their upstream as events arrive.
+const H2_CONNECTION_WINDOW: u32 = 256 << 20;
+
 /// The client type every route uses; requests carry no body (streams are GET).
 pub type UpstreamClient = Client<HttpsConnector<HttpConnector<Resolver>>, Empty<Bytes>>;
 
@@ -134,7 +146,80 @@ fn build(key: &ClientKey, resolver: Resolver) -> Result<UpstreamClient, TlsError
         .pool_idle_timeout(Duration::from_secs(90))
         .timer(TokioTimer::new())
         .http2_only(key.h2)
+        .http2_initial_connection_window_size(H2_CONNECTION_WINDOW)
         .http2_keep_alive_interval(Some(Duration::from_secs(30)))
         .build(connector);
     Ok(client)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use futures_util::StreamExt as _;
+    use http::Request;
+    use http_body_util::{BodyExt as _, StreamBody};
+    use hyper::body::Frame;
+    use hyper::service::service_fn;
+    use hyper_util::rt::TokioIo;
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// An h2 upstream whose every stream sends one `size`-byte event, then stays open.
+    async fn idle_after_one_event(size: usize) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("local address");
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let service = service_fn(move |_| async move {
+                    let event = Frame::data(Bytes::from(vec![b'x'; size]));
+                    let frames =
+                        futures_util::stream::once(async move { Ok::<_, Infallible>(event) })
+                            .chain(futures_util::stream::pending());
+                    Ok::<_, Infallible>(http::Response::new(StreamBody::new(frames)))
+                });
+                let mut server = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+                server.max_concurrent_streams(u32::MAX);
+                tokio::spawn(server.serve_connection(TokioIo::new(tcp), service));
+            }
+        });
+        address
+    }
+
+    /// 16,000 first events of 4 KiB (62.5 MiB) overrun hyper's default 5 MiB window; the streams
+    /// left waiting for credit then get one-byte frames, enough to trip h2's flood guard.
+    #[tokio::test]
+    async fn a_burst_of_first_events_keeps_the_h2_connection() {
+        let upstream = idle_after_one_event(4096).await;
+        let key = ClientKey {
+            h2: true,
+            ca: None,
+            connect_timeout: Duration::from_secs(5),
+        };
+        let client = UpstreamClients::default().client(&key).expect("client");
+        let uri = format!("http://{upstream}/");
+        let calls = (0..16_000).map(|_| {
+            let request = Request::get(&uri).body(Empty::new()).expect("request");
+            client.request(request)
+        });
+
+        // Every stream is open (headers are not flow-controlled) before any is read, as when the
+        // node falls behind.
+        let responses = futures_util::future::join_all(calls).await;
+        let read = async {
+            for response in responses {
+                let mut body = response.expect("response").into_body();
+                let frame = body
+                    .frame()
+                    .await
+                    .expect("a frame")
+                    .expect("the connection lives");
+                assert!(frame.is_data());
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(60), read)
+            .await
+            .expect("every first event within a minute");
+    }
 }

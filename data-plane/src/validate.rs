@@ -2,16 +2,25 @@
 //! ([`SchemaCatalog`]), each route's event type → schema mapping ([`EventRules`]), and the
 //! check of one event's whole `data` against it.
 //!
+//! Event data is parsed by `serde_json` into a JSON tree that borrows its text ([`instance`])
+//! rather than into a `serde_json::Value`, with the same results, so a check copies no text.
+//!
 //! Schemas are compiled offline: a `$ref` to anything outside the schema itself does not
 //! compile, so a snapshot never waits on the network and never changes under a stream.
+
+mod instance;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use jsonschema::{Draft, Validator};
+use jsonschema::Draft;
 use serde_json::Value;
 
 use crate::config::{ConfigErrors, OrderedMap, SchemaRef, SchemaVersion, index_path, key_path};
+use instance::Borrowed;
+
+/// A compiled schema, for events parsed as [`instance::Instance`]s.
+type Validator = jsonschema::Validator<Borrowed>;
 
 /// The event type of an event sent without an `event:` field (WHATWG HTML, "dispatch the
 /// event": an empty type buffer dispatches `message`).
@@ -93,7 +102,7 @@ fn compile_versions(versions: &[SchemaVersion], path: &str, errors: &mut ConfigE
 /// Compiles one schema. Without `$schema` it is read as draft 2020-12; with one, the draft
 /// it names (7 and 2020-12 are the documented ones).
 fn compile_schema(schema: &Value) -> Result<Validator, String> {
-    let mut options = jsonschema::options().offline();
+    let mut options = jsonschema::options_for::<Borrowed>().offline();
     if schema.get("$schema").is_none() {
         options = options.with_draft(Draft::Draft202012);
     }
@@ -167,16 +176,20 @@ impl EventRules {
             return Ok(());
         };
 
-        let value: Value = serde_json::from_str(data).map_err(|error| Invalid {
-            reason: "not_json",
-            detail: not_json_detail(&error),
-        })?;
+        let mut value =
+            serde_json::from_str::<instance::Instance<'_>>(data).map_err(|error| Invalid {
+                reason: "not_json",
+                detail: not_json_detail(&error),
+            })?;
 
         // `is_valid` stops at the first failure and builds no error; only a failing event
         // pays for the second pass that names what failed.
         if validator.is_valid(&value) {
             return Ok(());
         }
+        // Whether it is valid does not depend on member order, but which error comes first
+        // does: name the one a `serde_json::Value` would give.
+        value.sort_members();
         let detail = match validator.validate(&value) {
             Err(error) => schema_detail(error.kind().keyword(), error.instance_path().as_str()),
             Ok(()) => "schema".to_owned(),
@@ -607,6 +620,38 @@ mod tests {
         let result = rules.check(None, &format!(r#"{{"{key}": "v"}}"#));
         let expected = format!("type at /{}…", &key[..MAX_DETAIL_PATH - 1]);
         assert_eq!(result, invalid("schema", &expected));
+    }
+
+    /// Every member must be an integer.
+    fn integers_only() -> EventRules {
+        let schema = json!({"additionalProperties": {"type": "integer"}});
+        let schemas = [("ints", vec![version(1, schema)])].into_iter().collect();
+        rules(&catalog(&schemas), &[("*", "ints@1")])
+    }
+
+    #[test]
+    fn the_first_error_is_named_in_member_name_order_as_for_a_value() {
+        let rules = integers_only();
+        let small = r#"{"b": {"y": "1", "x": "2"}, "a": "3"}"#;
+        assert_eq!(rules.check(None, small), invalid("schema", "type at /a"));
+        // Past the size kept in document order.
+        let large: Vec<String> = ('a'..='l')
+            .rev()
+            .map(|c| format!(r#""{c}": "v""#))
+            .collect();
+        let large = format!("{{{}}}", large.join(", "));
+        assert_eq!(rules.check(None, &large), invalid("schema", "type at /a"));
+    }
+
+    #[test]
+    fn a_repeated_member_name_is_checked_by_its_last_value() {
+        let rules = integers_only();
+        assert_eq!(rules.check(None, r#"{"a": "x", "b": 1, "a": 2}"#), Ok(()));
+        let result = rules.check(None, r#"{"a": 1, "b": 1, "a": "x"}"#);
+        assert_eq!(result, invalid("schema", "type at /a"));
+        let many: Vec<String> = (0..12).map(|i| format!(r#""k{i}": {i}"#)).collect();
+        let many = format!(r#"{{{}, "k3": "x", "k3": 3}}"#, many.join(", "));
+        assert_eq!(rules.check(None, &many), Ok(()));
     }
 
     #[test]

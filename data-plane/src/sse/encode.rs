@@ -3,6 +3,7 @@
 //! inside a value can reach the output raw, so a frame can never end early or smuggle a field.
 
 use bytes::{BufMut, BytesMut};
+use memchr::{memchr2, memchr2_iter, memchr3};
 
 use super::{Event, Frame};
 
@@ -26,7 +27,9 @@ pub fn encode_frame(frame: &Frame, out: &mut BytesMut) {
 pub fn encode_event(ev: &Event, out: &mut BytesMut) {
     let event_type = ev.event_type.as_deref().filter(|t| writable_type(t));
     let id = ev.id.as_deref().filter(|id| writable_id(id));
-    out.reserve(event_len(ev, event_type, id));
+    // Data is mostly one line: seeing no break in it is then the only pass before the copy.
+    let first_break = memchr2(b'\r', b'\n', ev.data.as_bytes());
+    out.reserve(event_len(ev, first_break, event_type, id));
 
     if let Some(event_type) = event_type {
         put_field(out, "event", event_type);
@@ -34,8 +37,9 @@ pub fn encode_event(ev: &Event, out: &mut BytesMut) {
     if let Some(id) = id {
         put_field(out, "id", id);
     }
-    for line in split_lines(&ev.data) {
-        put_field(out, "data", line);
+    match first_break {
+        None => put_field(out, "data", &ev.data),
+        Some(_) => split_lines(&ev.data).for_each(|line| put_field(out, "data", line)),
     }
     out.put_u8(b'\n');
 }
@@ -85,20 +89,24 @@ fn put_field(out: &mut BytesMut, name: &str, value: &str) {
 }
 
 fn writable_type(event_type: &str) -> bool {
-    !event_type.is_empty() && !event_type.contains(['\r', '\n'])
+    !event_type.is_empty() && memchr2(b'\r', b'\n', event_type.as_bytes()).is_none()
 }
 
 fn writable_id(id: &str) -> bool {
-    !id.contains(['\r', '\n', '\0'])
+    memchr3(b'\r', b'\n', b'\0', id.as_bytes()).is_none()
 }
 
 /// An upper bound on an event's encoded size, so the block needs at most one reservation.
-fn event_len(ev: &Event, event_type: Option<&str>, id: Option<&str>) -> usize {
-    let breaks = ev
-        .data
-        .bytes()
-        .filter(|&b| b == b'\n' || b == b'\r')
-        .count();
+/// `first_break` is where the data's first CR or LF is, if it has one.
+fn event_len(
+    ev: &Event,
+    first_break: Option<usize>,
+    event_type: Option<&str>,
+    id: Option<&str>,
+) -> usize {
+    let breaks = first_break.map_or(0, |at| {
+        1 + memchr2_iter(b'\n', b'\r', &ev.data.as_bytes()[at + 1..]).count()
+    });
     let data = ev.data.len() + (breaks + 1) * "data: \n".len();
     let event_type = event_type.map_or(0, |t| t.len() + "event: \n".len());
     let id = id.map_or(0, |id| id.len() + "id: \n".len());
@@ -111,10 +119,11 @@ fn split_lines(text: &str) -> impl Iterator<Item = &str> {
     let mut rest = Some(text);
     std::iter::from_fn(move || {
         let current = rest?;
-        let Some(end) = current.find(['\r', '\n']) else {
+        let Some(end) = memchr2(b'\r', b'\n', current.as_bytes()) else {
             rest = None;
             return Some(current);
         };
+        // CR and LF are ASCII, so both sides of either are on character boundaries.
         let break_len = if current[end..].starts_with("\r\n") {
             2
         } else {
@@ -342,6 +351,22 @@ mod tests {
             };
             let normalised = ev.data.replace("\r\n", "\n").replace('\r', "\n");
             prop_assert_eq!(&parsed.data, &normalised);
+        }
+
+        #[test]
+        fn the_reservation_covers_the_whole_block(
+            id in prop::option::of("[a\r\n ]{0,4}"),
+            event_type in prop::option::of("[a\r\n ]{0,4}"),
+            data in "[a\r\n ]{0,12}",
+        ) {
+            let ev = Event { id, event_type, data };
+            let event_type = ev.event_type.as_deref().filter(|t| writable_type(t));
+            let id = ev.id.as_deref().filter(|id| writable_id(id));
+            let first_break = memchr2(b'\r', b'\n', ev.data.as_bytes());
+            let bound = event_len(&ev, first_break, event_type, id);
+            let mut out = BytesMut::new();
+            encode_event(&ev, &mut out);
+            prop_assert!(out.len() <= bound, "{} > {bound}", out.len());
         }
     }
 }
