@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use notify::{RecursiveMode, Watcher};
+use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -38,8 +38,7 @@ pub fn watch_file(path: PathBuf, node: Arc<NodeState>) -> JoinHandle<()> {
     let (tx, mut changes) = mpsc::channel::<()>(16);
     let name = path.file_name().map(|n| n.to_owned());
     let callback = move |event: notify::Result<notify::Event>| {
-        let touches = event.is_ok_and(|e| e.paths.iter().any(|p| p.file_name() == name.as_deref()));
-        if touches {
+        if event.is_ok_and(|e| may_change(&e, name.as_deref())) {
             let _ = tx.try_send(());
         }
     };
@@ -61,6 +60,13 @@ pub fn watch_file(path: PathBuf, node: Arc<NodeState>) -> JoinHandle<()> {
             }
         }
     })
+}
+
+/// Whether `event` may have changed the file called `name`. Reading the file is not a change:
+/// the reload itself reads it, and counting that would read the file again after every settle,
+/// forever.
+fn may_change(event: &notify::Event, name: Option<&std::ffi::OsStr>) -> bool {
+    !matches!(event.kind, EventKind::Access(_)) && event.paths.iter().any(|p| p.file_name() == name)
 }
 
 /// Watches the file's directory: editors and config managers replace the file rather than
@@ -146,5 +152,58 @@ fn same_sockets(node: &NodeState, snapshot: Snapshot) -> Result<Snapshot, Config
         Ok(snapshot)
     } else {
         Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc as sync_mpsc;
+
+    use notify::event::{AccessKind, AccessMode, DataChange, ModifyKind};
+
+    use super::*;
+
+    fn event(kind: EventKind, path: &str) -> notify::Event {
+        notify::Event::new(kind).add_path(PathBuf::from(path))
+    }
+
+    #[test]
+    fn reading_the_file_is_not_a_change() {
+        let name = Some(std::ffi::OsStr::new("sluice.yaml"));
+        let read = EventKind::Access(AccessKind::Close(AccessMode::Read));
+        let opened = EventKind::Access(AccessKind::Open(AccessMode::Any));
+        let written = EventKind::Modify(ModifyKind::Data(DataChange::Any));
+        assert!(!may_change(&event(read, "/etc/sluice/sluice.yaml"), name));
+        assert!(!may_change(&event(opened, "/etc/sluice/sluice.yaml"), name));
+        assert!(may_change(&event(written, "/etc/sluice/sluice.yaml"), name));
+        assert!(!may_change(&event(written, "/etc/sluice/other.yaml"), name));
+    }
+
+    /// With the kernel's own events: the first event taken as a change after the file is read
+    /// (as every reload does) and then written is the write, so a reload cannot feed itself.
+    #[test]
+    fn the_watch_sees_a_write_but_not_a_read() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("sluice.yaml");
+        std::fs::write(&path, "version: 1\n").expect("write");
+        let name = path.file_name().map(|n| n.to_owned());
+        let (tx, changes) = sync_mpsc::channel();
+        let callback = move |event: notify::Result<notify::Event>| {
+            if let Ok(event) = event
+                && may_change(&event, name.as_deref())
+            {
+                let _ = tx.send(event.kind);
+            }
+        };
+        let _watcher = watch_dir(&path, callback).expect("watch");
+        std::fs::read(&path).expect("read");
+        std::fs::write(&path, "version: 1\n# changed\n").expect("write");
+        let first = changes
+            .recv_timeout(Duration::from_secs(30))
+            .expect("an event for the write");
+        assert!(
+            matches!(first, EventKind::Modify(_) | EventKind::Create(_)),
+            "{first:?}"
+        );
     }
 }
