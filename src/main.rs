@@ -223,7 +223,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logs(cli.log_format);
     sluice_data_plane::tls::install_crypto_provider();
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match runtime() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("cannot start the async runtime: {error}");
@@ -231,6 +231,20 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(run(cli.command))
+}
+
+/// The async runtime: one thread per core this process may use. With a single core (a cgroup
+/// quota or `taskset` of one CPU) a worker thread would only add hand-offs between it and the
+/// main thread, so everything runs on the main thread.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Runtime::new()
+    }
 }
 
 fn init_logs(format: LogFormat) {

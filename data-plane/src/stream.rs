@@ -449,10 +449,7 @@ impl Swaps {
     }
 
     /// Ready once per swap; `Err` when the node is gone.
-    fn poll_changed(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<(), watch::error::RecvError>> {
+    fn poll_changed(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), watch::error::RecvError>> {
         let (changed, receiver) = ready!(self.next.poll(cx));
         self.next.set(swap_after(receiver));
         Poll::Ready(changed)

@@ -34,6 +34,11 @@ use crate::tls::{self, TlsError};
 /// the node is behind, since streams read their upstream as events arrive.
 const H2_CONNECTION_WINDOW: u32 = 256 << 20;
 
+/// Each read from an HTTP/1.1 upstream takes at most this much. hyper's adaptive default starts
+/// at 8 KiB and keeps a second buffer while the first event's bytes are still held, about 24 KiB
+/// per idle stream; events are far smaller, and a bigger one is read over several reads.
+const H1_READ_BUFFER: usize = 4096;
+
 /// The client type every route uses; requests carry no body (streams are GET).
 pub type UpstreamClient = Client<HttpsConnector<HttpConnector<Resolver>>, Empty<Bytes>>;
 
@@ -146,6 +151,7 @@ fn build(key: &ClientKey, resolver: Resolver) -> Result<UpstreamClient, TlsError
         .pool_idle_timeout(Duration::from_secs(90))
         .timer(TokioTimer::new())
         .http2_only(key.h2)
+        .http1_read_buf_exact_size(H1_READ_BUFFER)
         .http2_initial_connection_window_size(H2_CONNECTION_WINDOW)
         .http2_keep_alive_interval(Some(Duration::from_secs(30)))
         .build(connector);
