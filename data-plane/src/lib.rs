@@ -14,6 +14,7 @@ pub mod config;
 pub mod cors;
 pub mod error;
 pub mod files;
+mod gate;
 pub mod guard;
 pub mod lease;
 pub mod limits;

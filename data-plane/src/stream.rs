@@ -22,6 +22,7 @@ use tokio_util::sync::ReusableBoxFuture;
 
 use crate::body::{SendError, StreamBody, StreamSender};
 use crate::config::OnInvalid;
+use crate::gate::Gate;
 use crate::lease::Lease;
 use crate::limits::Permit;
 use crate::metrics::{InvalidLabels, Metrics, RouteLabels};
@@ -222,8 +223,10 @@ impl Pump {
     /// Forwards events until something ends the stream.
     ///
     /// The futures that wait for rare things (drain, client gone, swap, expiry, refresh,
-    /// challenge, heartbeat) are made once and kept across events: each registers its waker
-    /// once instead of once per event, so an event costs a poll of each, not a registration.
+    /// challenge, heartbeat) are made once and kept across events, behind a [`Gate`]: an event
+    /// polls none of them, only the gate's flag, and they are polled when one of them woke.
+    /// A branch that resets or replaces one of them reopens the gate, so the new one is polled.
+    /// They all come before the upstream's branch, so a pass with the gate open polls each.
     async fn pump(&self, upstream: &mut Incoming) -> End {
         let mut parser = Parser::new(self.route.max_event_size);
         let mut frames = Vec::new();
@@ -234,6 +237,7 @@ impl Pump {
         let heartbeat = self.route.heartbeat;
         let mut last_activity = Instant::now();
 
+        let gate = Gate::default();
         let drained = self.node.shutdown.cancelled();
         let client_gone = self.sender.closed();
         let mut swaps = Swaps::new(self.node.swaps());
@@ -243,29 +247,51 @@ impl Pump {
         let quiet = sleep_until(heartbeat.map_or_else(far_future, |every| last_activity + every));
         tokio::pin!(drained, client_gone, expiry, challenge, renewal, quiet);
         loop {
+            let open = poll_fn(|cx| Poll::Ready(gate.open(cx))).await;
             tokio::select! {
                 biased;
-                () = &mut drained => return End::Draining,
-                () = &mut client_gone => return End::ClientGone,
-                changed = poll_fn(|cx| swaps.poll_changed(cx)) => {
+                () = poll_fn(|cx| gate.poll_woken(cx)), if !open => {}
+                () = poll_fn(|_| gate.poll(drained.as_mut())), if open => return End::Draining,
+                () = poll_fn(|_| gate.poll(client_gone.as_mut())), if open => return End::ClientGone,
+                changed = poll_fn(|_| gate.poll_with(|cx| swaps.poll_changed(cx))), if open => {
                     if changed.is_err() || !self.node.stream_alive(&self.route, lease) {
                         return End::RouteRemoved;
                     }
+                    gate.reopen();
                 }
-                () = &mut expiry, if deadline.is_some() => return End::TokenExpired,
-                () = &mut renewal => {
+                () = poll_fn(|_| gate.poll(expiry.as_mut())), if open && deadline.is_some() => {
+                    return End::TokenExpired;
+                }
+                () = poll_fn(|_| gate.poll(renewal.as_mut())), if open => {
                     deadline = lease.map(Lease::deadline);
                     expiry.as_mut().reset(deadline.unwrap_or_else(far_future));
                     challenge_at = self.challenge_at();
                     challenge.as_mut().reset(challenge_at.unwrap_or_else(far_future));
                     renewal.set(extended(lease));
+                    gate.reopen();
                 }
-                () = &mut challenge, if challenge_at.is_some() => {
+                () = poll_fn(|_| gate.poll(challenge.as_mut())), if open && challenge_at.is_some() => {
                     challenge_at = None;
                     Metrics::tenant(&self.node.metrics.challenges_sent, &self.route.labels.tenant);
                     if let Err(end) = self.send(Bytes::from_static(CHALLENGE_EVENT)) {
                         return end;
                     }
+                    gate.reopen();
+                }
+                () = poll_fn(|_| gate.poll(quiet.as_mut())), if open && heartbeat.is_some() => {
+                    // The timer is not moved per event: when it fires early (events came since it
+                    // was set), it is set again for a full interval after the last one.
+                    let every = heartbeat.unwrap_or_default();
+                    let now = Instant::now();
+                    if last_activity + every <= now {
+                        sse::encode_comment("", &mut out);
+                        if let Err(end) = self.send(out.split().freeze()) {
+                            return end;
+                        }
+                        last_activity = now;
+                    }
+                    quiet.as_mut().reset(last_activity + every);
+                    gate.reopen();
                 }
                 frame = upstream.frame() => {
                     let Some(Ok(frame)) = frame else {
@@ -286,20 +312,6 @@ impl Pump {
                     if heartbeat.is_some() {
                         last_activity = Instant::now();
                     }
-                }
-                () = &mut quiet, if heartbeat.is_some() => {
-                    // The timer is not moved per event: when it fires early (events came since it
-                    // was set), it is set again for a full interval after the last one.
-                    let every = heartbeat.unwrap_or_default();
-                    let now = Instant::now();
-                    if last_activity + every <= now {
-                        sse::encode_comment("", &mut out);
-                        if let Err(end) = self.send(out.split().freeze()) {
-                            return end;
-                        }
-                        last_activity = now;
-                    }
-                    quiet.as_mut().reset(last_activity + every);
                 }
             }
         }
