@@ -1,6 +1,6 @@
 //! Client-facing listeners: TCP accept, optional TLS (SNI picks the certificate, ALPN picks the
 //! protocol), then HTTP/1.1 and h2 through hyper. Cleartext ports serve both, telling h2 by its
-//! prior-knowledge preface.
+//! prior-knowledge preface, peeked before hyper reads anything.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -70,7 +70,17 @@ async fn connection(
         return;
     };
     let Some(tls) = spec.tls else {
-        return serve(TokioIo::new(tcp), spec.versions, info, node, watcher).await;
+        let mut versions = spec.versions;
+        if versions.http1 && versions.h2 {
+            let first = tokio::select! {
+                () = node.shutdown.cancelled() => return,
+                first = tokio::time::timeout(HANDSHAKE_TIMEOUT, sniff(&tcp)) => first,
+            };
+            if let Ok(Some(h2)) = first {
+                versions = Versions { http1: !h2, h2 };
+            }
+        }
+        return serve(TokioIo::new(tcp), versions, info, node, watcher).await;
     };
     let Some(tls_stream) = handshake(tcp, &tls).await else {
         return;
@@ -87,6 +97,31 @@ async fn connection(
         .map(str::to_owned);
     let versions = Versions { http1: !h2, h2 };
     serve(TokioIo::new(tls_stream), versions, info, node, watcher).await;
+}
+
+/// What a cleartext h2 client sends first (RFC 9113, section 3.4).
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Whether a cleartext connection speaks h2, from its first bytes, peeked and not read. hyper
+/// then reads the request head whole. (hyper-util's own detection reads the first bytes into a
+/// buffer of its own and hands them to hyper as a short read, which doubles hyper's read buffer
+/// to 16 KiB for the stream's life.) `None` when the bytes so far are a prefix of the preface, or
+/// none came (the peer closed, or the peek failed): hyper-util's detection then decides.
+async fn sniff(tcp: &TcpStream) -> Option<bool> {
+    let mut first = [0u8; H2_PREFACE.len()];
+    let n = tcp.peek(&mut first).await.ok()?;
+    is_h2(&first[..n])
+}
+
+/// Whether `first`, a connection's first bytes, begin the h2 preface; `None` while undecided.
+fn is_h2(first: &[u8]) -> Option<bool> {
+    if first.is_empty() {
+        None
+    } else if !H2_PREFACE.starts_with(first) {
+        Some(false)
+    } else {
+        (first.len() == H2_PREFACE.len()).then_some(true)
+    }
 }
 
 async fn handshake(
@@ -138,5 +173,47 @@ async fn serve<I>(
     let conn = builder.serve_connection(io, service).into_owned();
     if let Err(error) = watcher.watch(conn).await {
         tracing::trace!(%error, "connection ended with an error");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncWriteExt as _;
+
+    use super::*;
+
+    #[test]
+    fn the_first_bytes_tell_h2_from_http1() {
+        assert_eq!(is_h2(H2_PREFACE), Some(true));
+        assert_eq!(is_h2(b"GET /t/acme/events HTTP/1.1\r\n"), Some(false));
+        assert_eq!(is_h2(b"POST / HTTP/1.1\r\n"), Some(false));
+        assert_eq!(is_h2(b"PRI * HTTP/1.1\r\n\r\nSM\r\n\r\n"), Some(false));
+        assert_eq!(
+            is_h2(b"PRI * HTTP/2"),
+            None,
+            "a prefix of the preface decides nothing"
+        );
+        assert_eq!(is_h2(b""), None);
+    }
+
+    /// The peek leaves the bytes in the socket for hyper to read.
+    #[tokio::test]
+    async fn sniffing_a_socket_reads_nothing_from_it() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        for (sent, expected) in [
+            (H2_PREFACE, Some(true)),
+            (b"GET / HTTP/1.1\r\n\r\n".as_slice(), Some(false)),
+            (b"PRI * ".as_slice(), None),
+        ] {
+            let mut client = TcpStream::connect(address).await.expect("connect");
+            let (server, _) = listener.accept().await.expect("accept");
+            client.write_all(sent).await.expect("write");
+            assert_eq!(sniff(&server).await, expected, "{sent:?}");
+            let mut read = vec![0; sent.len()];
+            server.readable().await.expect("readable");
+            let n = server.try_read(&mut read).expect("read");
+            assert_eq!(&read[..n], sent);
+        }
     }
 }
