@@ -248,11 +248,14 @@ impl Pump {
         tokio::pin!(drained, client_gone, expiry, challenge, renewal, quiet);
         loop {
             let open = poll_fn(|cx| Poll::Ready(gate.open(cx))).await;
+            let challenging = open && challenge_at.is_some();
             tokio::select! {
                 biased;
                 () = poll_fn(|cx| gate.poll_woken(cx)), if !open => {}
                 () = poll_fn(|_| gate.poll(drained.as_mut())), if open => return End::Draining,
-                () = poll_fn(|_| gate.poll(client_gone.as_mut())), if open => return End::ClientGone,
+                () = poll_fn(|_| gate.poll(client_gone.as_mut())), if open => {
+                    return End::ClientGone;
+                }
                 changed = poll_fn(|_| gate.poll_with(|cx| swaps.poll_changed(cx))), if open => {
                     if changed.is_err() || !self.node.stream_alive(&self.route, lease) {
                         return End::RouteRemoved;
@@ -270,7 +273,7 @@ impl Pump {
                     renewal.set(extended(lease));
                     gate.reopen();
                 }
-                () = poll_fn(|_| gate.poll(challenge.as_mut())), if open && challenge_at.is_some() => {
+                () = poll_fn(|_| gate.poll(challenge.as_mut())), if challenging => {
                     challenge_at = None;
                     Metrics::tenant(&self.node.metrics.challenges_sent, &self.route.labels.tenant);
                     if let Err(end) = self.send(Bytes::from_static(CHALLENGE_EVENT)) {
