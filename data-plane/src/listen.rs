@@ -82,7 +82,9 @@ async fn connection(
         }
         return serve(TokioIo::new(tcp), versions, info, node, watcher).await;
     };
-    let Some(tls_stream) = handshake(tcp, &tls).await else {
+    // The TLS handshake and a TLS connection are boxed: held inline, their size would be
+    // reserved in every connection's task, cleartext ones included.
+    let Some(tls_stream) = Box::pin(handshake(tcp, &tls)).await else {
         return;
     };
     let session = tls_stream.get_ref().1;
@@ -96,7 +98,7 @@ async fn connection(
         .and_then(|name| tls.certs.owner_for(name))
         .map(str::to_owned);
     let versions = Versions { http1: !h2, h2 };
-    serve(TokioIo::new(tls_stream), versions, info, node, watcher).await;
+    Box::pin(serve(TokioIo::new(tls_stream), versions, info, node, watcher)).await;
 }
 
 /// What a cleartext h2 client sends first (RFC 9113, section 3.4).
