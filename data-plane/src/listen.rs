@@ -98,7 +98,14 @@ async fn connection(
         .and_then(|name| tls.certs.owner_for(name))
         .map(str::to_owned);
     let versions = Versions { http1: !h2, h2 };
-    Box::pin(serve(TokioIo::new(tls_stream), versions, info, node, watcher)).await;
+    Box::pin(serve(
+        TokioIo::new(tls_stream),
+        versions,
+        info,
+        node,
+        watcher,
+    ))
+    .await;
 }
 
 /// What a cleartext h2 client sends first (RFC 9113, section 3.4).
@@ -153,6 +160,33 @@ async fn serve<I>(
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let info = Arc::new(info);
+    if !versions.http1 || versions.h2 {
+        return Box::pin(serve_auto(io, versions, info, node, watcher)).await;
+    }
+    // Most connections: hyper's HTTP/1.1 connection alone is smaller than the auto one, which
+    // has room for h2 and for telling the two apart.
+    let service = service_fn(move |request| proxy::serve(request, info.clone(), node.clone()));
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HANDSHAKE_TIMEOUT)
+        .keep_alive(true);
+    if let Err(error) = watcher.watch(builder.serve_connection(io, service)).await {
+        tracing::trace!(%error, "connection ended with an error");
+    }
+}
+
+/// Serves h2, or either version as hyper-util tells them apart.
+async fn serve_auto<I>(
+    io: TokioIo<I>,
+    versions: Versions,
+    info: Arc<ConnInfo>,
+    node: Arc<NodeState>,
+    watcher: Watcher,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -165,12 +199,11 @@ async fn serve<I>(
         .max_concurrent_streams(1024)
         .keep_alive_interval(Duration::from_secs(30))
         .keep_alive_timeout(Duration::from_secs(20));
-    let builder = match (versions.http1, versions.h2) {
-        (true, false) => builder.http1_only(),
-        (false, true) => builder.http2_only(),
-        _ => builder,
+    let builder = if versions.http1 {
+        builder
+    } else {
+        builder.http2_only()
     };
-    let info = Arc::new(info);
     let service = service_fn(move |request| proxy::serve(request, info.clone(), node.clone()));
     let conn = builder.serve_connection(io, service).into_owned();
     if let Err(error) = watcher.watch(conn).await {
