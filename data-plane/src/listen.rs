@@ -72,11 +72,14 @@ async fn connection(
     let Some(tls) = spec.tls else {
         let mut versions = spec.versions;
         if versions.http1 && versions.h2 {
+            // A client that sends nothing in time is closed, as one whose head is too slow
+            // (hyper-util's own detection would wait for it forever).
             let first = tokio::select! {
                 () = node.shutdown.cancelled() => return,
                 first = tokio::time::timeout(HANDSHAKE_TIMEOUT, sniff(&tcp)) => first,
             };
-            if let Ok(Some(h2)) = first {
+            let Ok(Ok(first)) = first else { return };
+            if let Some(h2) = first {
                 versions = Versions { http1: !h2, h2 };
             }
         }
@@ -115,11 +118,11 @@ const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 /// then reads the request head whole. (hyper-util's own detection reads the first bytes into a
 /// buffer of its own and hands them to hyper as a short read, which doubles hyper's read buffer
 /// to 16 KiB for the stream's life.) `None` when the bytes so far are a prefix of the preface, or
-/// none came (the peer closed, or the peek failed): hyper-util's detection then decides.
-async fn sniff(tcp: &TcpStream) -> Option<bool> {
+/// the peer closed before sending any: hyper-util's detection then decides.
+async fn sniff(tcp: &TcpStream) -> std::io::Result<Option<bool>> {
     let mut first = [0u8; H2_PREFACE.len()];
-    let n = tcp.peek(&mut first).await.ok()?;
-    is_h2(&first[..n])
+    let n = tcp.peek(&mut first).await?;
+    Ok(is_h2(&first[..n]))
 }
 
 /// Whether `first`, a connection's first bytes, begin the h2 preface; `None` while undecided.
@@ -244,7 +247,7 @@ mod tests {
             let mut client = TcpStream::connect(address).await.expect("connect");
             let (server, _) = listener.accept().await.expect("accept");
             client.write_all(sent).await.expect("write");
-            assert_eq!(sniff(&server).await, expected, "{sent:?}");
+            assert_eq!(sniff(&server).await.expect("peek"), expected, "{sent:?}");
             let mut read = vec![0; sent.len()];
             server.readable().await.expect("readable");
             let n = server.try_read(&mut read).expect("read");

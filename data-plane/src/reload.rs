@@ -112,7 +112,12 @@ async fn reload(path: &Path, node: &Arc<NodeState>, revision: u64) -> bool {
         }
         Err(errors) => {
             for error in &errors.0 {
-                tracing::warn!(path = %error.path, line = error.line, message = %error.message, "config refused");
+                tracing::warn!(
+                    path = %error.path,
+                    line = error.line,
+                    message = %error.message,
+                    "config refused"
+                );
             }
             node.refuse();
             false

@@ -70,7 +70,12 @@ pub struct Grant {
 }
 
 /// The challenge event, byte for byte as Zilla sends it, so Zilla clients keep working.
-pub const CHALLENGE_EVENT: &[u8] = b"event: challenge\ndata: {\"method\":\"POST\",\"headers\":{\"content-type\":\"application/x-challenge-response\"}}\n\n";
+pub const CHALLENGE_EVENT: &[u8] = concat!(
+    "event: challenge\n",
+    r#"data: {"method":"POST","headers":{"content-type":"application/x-challenge-response"}}"#,
+    "\n\n"
+)
+.as_bytes();
 
 /// Calls the upstream and answers the client: a stream, a passed-through status, or a `retry:`
 /// stream when the upstream failed.

@@ -203,3 +203,21 @@ async fn unknown_tenant_and_unknown_route_get_404() {
     assert_eq!(stream.status, StatusCode::NOT_FOUND);
     assert!(upstream.requests().is_empty());
 }
+
+/// A cleartext client that sends nothing is closed after the handshake timeout (10 s), not held
+/// open for ever while the node waits to learn its protocol.
+#[tokio::test]
+async fn a_client_that_sends_nothing_is_closed() {
+    use tokio::io::AsyncReadExt as _;
+
+    let upstream = upstream().await;
+    let node = TestNode::start(&one_route(&upstream.url("/stream"), "")).await;
+    let mut silent = tokio::net::TcpStream::connect(node.addr())
+        .await
+        .expect("connect");
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(60), silent.read(&mut buf))
+        .await
+        .expect("the node closes a silent connection");
+    assert_eq!(read.map_or(0, |n| n), 0, "closed without a byte sent");
+}
